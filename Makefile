@@ -1,0 +1,44 @@
+# newsdesk — `make run` serves the chat on the seed archive; `make test` runs every test.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export GRADIO_ANALYTICS_ENABLED := False
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: run test lint index browser bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PIP) install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	@if [ ! -f "$${NEWSDESK_INDEX_DIR:-index}/LIVE" ]; then $(VENV)/bin/newsdesk index rebuild; fi
+	$(PY) app.py
+
+index: $(STAMP)
+	$(VENV)/bin/newsdesk index rebuild
+
+# Debian's Chromium drives the browser tests (never `playwright install`).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check assistant tests benchmarks app.py
+	$(VENV)/bin/mypy assistant
+
+test: $(STAMP) browser lint
+	$(VENV)/bin/pytest -q -rs
+
+bench: $(STAMP)
+	$(PY) benchmarks/index_throughput.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,14 @@
+"""Serve the newsdesk chat on 127.0.0.1 (builds the index from seeds/ on first start)."""
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from assistant.config import Settings  # noqa: E402
+from assistant.ui import serve  # noqa: E402
+
+if __name__ == "__main__":
+    serve(Settings.from_env())

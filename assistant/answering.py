@@ -1,0 +1,131 @@
+"""Evidence → Answer. The offline composer builds the answer only from verified quotes, with
+connective text that says who reported what; it abstains when the evidence is too weak."""
+
+from __future__ import annotations
+
+from .config import Settings
+from .quotes import verify
+from .records import Answer, Article, Evidence, Hit, Quote, Source
+from .retrieval import Retrieval
+from .store import Index
+
+MAX_QUOTES_PER_STORY = 2
+NEAREST_SHOWN = 3
+NOT_FOUND = "The archive does not contain an answer to this question."
+
+
+def source_for(number: int, article: Article, also: tuple[str, ...] = ()) -> Source:
+    published = article.published.isoformat() if article.published else (str(article.year) if article.year else None)
+    return Source(number, article.id, article.title, article.publisher, article.author, published, article.url, article.origin, also)
+
+
+def attribution(source: Source) -> str:
+    """"The Washington Post (2016)" — who said it and when, as the answer's connective text."""
+    who = source.publisher or (f"“{source.title}”" if source.title else "an archived article")
+    return f"{who} ({source.published})" if source.published else who
+
+
+def coverage_statement(index: Index, retrieval: Retrieval) -> str:
+    m = index.manifest
+    scope = "the whole archive" if retrieval.filters.empty else "the filtered archive"
+    publishers = m.publishers
+    who = (
+        f"{len(publishers)} publishers ({', '.join(publishers[:5])}{', …' if len(publishers) > 5 else ''})"
+        if publishers
+        else "no named publishers"
+    )
+    dated = f"dated {m.date_min} to {m.date_max}" if m.date_min else "none of them dated"
+    undated = f", {m.undated} undated" if m.date_min and m.undated else ""
+    return f"Searched {retrieval.in_scope} of {m.articles} articles in {scope}: {who}; {dated}{undated}."
+
+
+def select_evidence(retrieval: Retrieval, limit: int) -> list[Evidence]:
+    chosen: list[Evidence] = []
+    per_story: dict[str, int] = {}
+    seen_text: set[str] = set()
+    for ev in retrieval.evidence:
+        key = " ".join(ev.text.lower().split())
+        if key in seen_text or per_story.get(ev.article_id, 0) >= MAX_QUOTES_PER_STORY:
+            continue
+        seen_text.add(key)
+        per_story[ev.article_id] = per_story.get(ev.article_id, 0) + 1
+        chosen.append(ev)
+        if len(chosen) >= limit:
+            break
+    return chosen
+
+
+def compose(question: str, index: Index, retrieval: Retrieval, settings: Settings, searched_query: str) -> Answer:
+    """The offline answer: the best sentence first, then supporting quotes, each cited."""
+    best = retrieval.evidence[0].score if retrieval.evidence else 0.0
+    if best < settings.min_evidence_score:
+        return abstain(question, index, retrieval, searched_query)
+    sources: dict[str, Source] = {}
+    quotes: list[Quote] = []
+    rejected = 0
+    for ev in select_evidence(retrieval, settings.evidence_sentences):
+        article = index.articles[ev.article_id]
+        number = sources[ev.article_id].number if ev.article_id in sources else len(sources) + 1
+        check = verify(article, ev.text, ev.start, ev.end, source=number)
+        if not check.ok:
+            rejected += 1
+            continue
+        sources.setdefault(ev.article_id, source_for(number, article, _also(retrieval.hits, ev.article_id)))
+        quotes.extend(check.parts)
+    if not quotes:
+        return abstain(question, index, retrieval, searched_query)
+    notes = (f"{rejected} quote(s) failed verification and were not shown.",) if rejected else ()
+    return Answer(
+        question=question,
+        text=render_text(quotes, sources),
+        quotes=tuple(quotes),
+        sources=tuple(sources.values()),
+        abstained=False,
+        searched_query=searched_query,
+        filters=retrieval.filters,
+        coverage=coverage_statement(index, retrieval),
+        notes=notes,
+        retrieved=tuple(h.article.id for h in retrieval.hits),
+        retrieved_chunks=tuple(h.chunk.id for h in retrieval.hits),
+    )
+
+
+def render_text(quotes: list[Quote], sources: dict[str, Source]) -> str:
+    by_number = {s.number: s for s in sources.values()}
+    lines: list[str] = []
+    said: set[int] = set()
+    for q in quotes:
+        source = by_number[q.source]
+        if not lines:
+            lines.append(f"According to {attribution(source)}: “{q.text}” [{q.source}]")
+        elif q.source in said:
+            lines.append(f"It also reports: “{q.text}” [{q.source}]")
+        else:
+            lines.append(f"{attribution(source)} reports: “{q.text}” [{q.source}]")
+        said.add(q.source)
+    return "\n\n".join(lines)
+
+
+def abstain(question: str, index: Index, retrieval: Retrieval, searched_query: str) -> Answer:
+    nearest = tuple(
+        source_for(i, h.article, h.also_published_by) for i, h in enumerate(retrieval.hits[:NEAREST_SHOWN], start=1)
+    )
+    coverage = coverage_statement(index, retrieval)
+    text = NOT_FOUND + (" The nearest articles found are listed below." if nearest else "") + "\n\n" + coverage
+    return Answer(
+        question=question,
+        text=text,
+        quotes=(),
+        sources=(),
+        abstained=True,
+        searched_query=searched_query,
+        filters=retrieval.filters,
+        nearest=nearest,
+        coverage=coverage,
+        retrieved=tuple(h.article.id for h in retrieval.hits),
+        retrieved_chunks=tuple(h.chunk.id for h in retrieval.hits),
+    )
+
+
+def _also(hits: tuple[Hit, ...], article_id: str) -> tuple[str, ...]:
+    return next((h.also_published_by for h in hits if h.article.id == article_id), ())

@@ -1,0 +1,153 @@
+"""The ``newsdesk`` command. Thin: parse options, call the library, turn errors into messages and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .config import Settings
+from .errors import NewsdeskError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask questions of a news archive; answers quote and cite the articles.")
+index_app = typer.Typer(no_args_is_help=True, help="Build and inspect the index.")
+app.add_typer(index_app, name="index")
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+IndexDir = Annotated[Path | None, typer.Option("--index-dir", help="Index directory (NEWSDESK_INDEX_DIR).")]
+Model = Annotated[str | None, typer.Option("--model", help="Embedding model (NEWSDESK_EMBED_MODEL).")]
+
+
+def _settings(**overrides: object) -> Settings:
+    return Settings.from_env(**overrides)
+
+
+def _offline() -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+
+@index_app.command("rebuild")
+def index_rebuild(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders to index (default: NEWSDESK_ARCHIVE, seeds/).")] = None,
+    index_dir: IndexDir = None,
+    model: Model = None,
+) -> None:
+    """Index PATHS into a new generation and switch to it when complete."""
+    from .indexing import rebuild
+    from .progress import RichProgress
+
+    settings = _settings(index_dir=index_dir, embed_model=model)
+    sources = paths or [settings.archive]
+    with RichProgress(err) as progress:
+        report = rebuild(sources, settings, progress=progress)
+    from .reporting import print_build_report
+
+    print_build_report(out, report, settings)
+
+
+@index_app.command("status")
+def index_status(index_dir: IndexDir = None, model: Model = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show what the live index holds."""
+    from .reporting import print_status, status
+
+    settings = _settings(index_dir=index_dir, embed_model=model)
+    info = status(settings)
+    if as_json:
+        out.print_json(json.dumps(info))
+    else:
+        print_status(out, info)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    history: Annotated[list[str] | None, typer.Option("--history", help="An earlier question of the conversation (repeatable, oldest first).")] = None,
+    publisher: Annotated[list[str] | None, typer.Option("--publisher", help="Only articles from this publisher (repeatable).")] = None,
+    author: Annotated[list[str] | None, typer.Option("--author", help="Only articles by this author (repeatable).")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Only articles published on or after YYYY-MM-DD.")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Only articles published on or before YYYY-MM-DD.")] = None,
+    top_k: Annotated[int | None, typer.Option("--k", help="Stories retrieved (NEWSDESK_TOP_K).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole answer object as JSON.")] = False,
+    index_dir: IndexDir = None,
+    model: Model = None,
+) -> None:
+    """Answer QUESTION from the archive with verified, cited quotes."""
+    from .chat import Newsdesk
+    from .records import Filters, answer_to_dict
+    from .reporting import print_answer
+
+    filters = Filters(tuple(publisher or ()), tuple(author or ()), _date(since, "--since"), _date(until, "--until"))
+    settings = _settings(index_dir=index_dir, embed_model=model, top_k=top_k)
+    answer = Newsdesk(settings).ask(question, history=tuple(history or ()), filters=filters)
+    if as_json:
+        sys.stdout.write(json.dumps(answer_to_dict(answer), ensure_ascii=False, indent=2) + "\n")
+    else:
+        print_answer(out, answer)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (NEWSDESK_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (NEWSDESK_PORT).")] = None,
+    index_dir: IndexDir = None,
+) -> None:
+    """Serve the browser chat (builds the index from the default archive first if there is none)."""
+    from .ui import serve as serve_ui
+
+    serve_ui(_settings(host=host, port=port, index_dir=index_dir))
+
+
+@app.command("settings")
+def show_settings() -> None:
+    """List every setting, its environment variable, default and meaning."""
+    table = Table("variable", "default", "meaning")
+    for name, default, help_text in Settings.describe():
+        table.add_row(name, default, help_text)
+    out.print(table)
+
+
+def _date(value: str | None, option: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise NewsdeskError(f"{option} {value!r} is not a date; use YYYY-MM-DD.") from None
+
+
+def main() -> None:
+    _offline()
+    try:
+        app(standalone_mode=False)
+    except NewsdeskError as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise SystemExit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("interrupted; the live index is unchanged")
+        raise SystemExit(130) from None
+    except typer.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        if isinstance(exc, click.exceptions.Abort):
+            raise SystemExit(1) from None
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""The records that flow through the pipeline: files → Article → Chunk → Hit → Quote → Answer.
+
+Every record is frozen. Offsets are required: a Chunk and a Quote always know where in the
+cleaned article body they come from, which is what makes every quote checkable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Article:
+    """One cleaned article. ``body`` is the text every offset refers to."""
+
+    id: str
+    title: str
+    body: str
+    publisher: str | None
+    author: str | None
+    published: date | None  # unknown when None; ``year`` may still be known from a credit line
+    year: int | None
+    url: str | None
+    origin: str  # the file it came from
+    line: int  # 1-based line (JSONL, text) or record start line (CSV); 1 for whole-file formats
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of what is indexed: a changed title or body means a changed article."""
+        h = hashlib.sha256()
+        for part in (self.title, self.body, self.publisher or "", self.author or ""):
+            h.update(part.encode("utf-8"))
+            h.update(b"\x00")
+        return h.hexdigest()[:32]
+
+    @property
+    def date_key(self) -> int | None:
+        """Publication date as an integer YYYYMMDD (Chroma range-filters numbers only)."""
+        return date_key(self.published)
+
+
+def date_key(d: date | None) -> int | None:
+    return None if d is None else d.year * 10000 + d.month * 100 + d.day
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of an article body: ``text == article.body[start:end]``."""
+
+    article_id: str
+    ordinal: int
+    start: int
+    end: int
+    text: str
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start < self.end or self.end - self.start != len(self.text):
+            raise ValueError(f"chunk offsets {self.start}:{self.end} do not match its text")
+
+    @property
+    def id(self) -> str:
+        return f"{self.article_id}#{self.ordinal}"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with the article it belongs to and how it ranked."""
+
+    chunk: Chunk
+    article: Article
+    score: float
+    dense_rank: int | None  # 1-based rank in the dense list, None if absent
+    sparse_rank: int | None  # 1-based rank in the BM25 list, None if absent
+    also_published_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A sentence of a retrieved article ranked as an answer to the question."""
+
+    article_id: str
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+Verification = Literal["verified", "repaired", "rejected"]
+
+
+@dataclass(frozen=True)
+class Quote:
+    """Verbatim text of an article body at ``[start, end)``; ``source`` is its citation number."""
+
+    article_id: str
+    start: int
+    end: int
+    text: str
+    source: int
+    verification: Verification = "verified"
+
+
+@dataclass(frozen=True)
+class Source:
+    """A cited article as the reader sees it in the sources list."""
+
+    number: int
+    article_id: str
+    title: str
+    publisher: str | None
+    author: str | None
+    published: str | None  # ISO date, or the year alone when only that is known
+    url: str | None
+    origin: str
+    also_published_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the search was restricted to; empty means the whole archive."""
+
+    publishers: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    since: date | None = None
+    until: date | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.publishers or self.authors or self.since or self.until)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What every front end shows: the CLI, the chat and the evaluation report."""
+
+    question: str
+    text: str
+    quotes: tuple[Quote, ...]
+    sources: tuple[Source, ...]
+    abstained: bool
+    searched_query: str
+    filters: Filters
+    nearest: tuple[Source, ...] = ()  # shown with an abstention
+    coverage: str = ""
+    notes: tuple[str, ...] = ()  # e.g. the resolved time period, rejected quotes
+    retrieved: tuple[str, ...] = ()  # article ids in retrieval order (for evaluation)
+    retrieved_chunks: tuple[str, ...] = ()  # chunk ids in retrieval order
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
+
+
+def answer_to_dict(answer: Answer) -> dict[str, object]:
+    """The answer as plain JSON data (what ``newsdesk ask --json`` prints and reports store)."""
+    from dataclasses import asdict
+
+    data = asdict(answer)
+    f = answer.filters
+    data["filters"] = {
+        "publishers": list(f.publishers),
+        "authors": list(f.authors),
+        "since": f.since.isoformat() if f.since else None,
+        "until": f.until.isoformat() if f.until else None,
+    }
+    return data

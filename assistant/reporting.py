@@ -1,0 +1,122 @@
+"""Plain-text renderings for the terminal: answers, build summaries, index status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from .config import Settings
+from .embedding import resolve_model
+from .errors import IndexMissingError
+from .indexing import BuildReport
+from .records import Answer, Source
+from .store import IndexPaths, Manifest
+
+
+def source_line(s: Source) -> str:
+    parts = [f"[{s.number}] {s.title or '(untitled)'}", s.publisher or "unknown publisher", s.published or "date unknown"]
+    if s.author:
+        parts.append(s.author)
+    parts.append(s.url or s.origin)
+    line = " — ".join(parts)
+    if s.also_published_by:
+        line += " (also published by " + ", ".join(s.also_published_by) + ")"
+    return line
+
+
+def print_answer(console: Console, answer: Answer) -> None:
+    console.print(escape(answer.text))
+    if answer.notes:
+        console.print()
+        for note in answer.notes:
+            console.print(f"[dim]{escape(note)}[/]")
+    if answer.sources:
+        console.print("\n[bold]Sources[/]")
+        for s in answer.sources:
+            console.print(escape(source_line(s)))
+    if answer.nearest:
+        console.print("\n[bold]Nearest articles[/]")
+        for s in answer.nearest:
+            console.print(escape(source_line(s)))
+    if answer.searched_query != answer.question.strip() or not answer.filters.empty:
+        console.print(f"\n[dim]Searched: {escape(answer.searched_query)}{_filters_text(answer)}[/]")
+
+
+def _filters_text(answer: Answer) -> str:
+    f = answer.filters
+    bits = []
+    if f.publishers:
+        bits.append("publisher " + ", ".join(f.publishers))
+    if f.authors:
+        bits.append("author " + ", ".join(f.authors))
+    if f.since or f.until:
+        bits.append(f"published {f.since or '…'} to {f.until or '…'}")
+    return (" (" + "; ".join(bits) + ")") if bits else ""
+
+
+def print_build_report(console: Console, report: BuildReport, settings: Settings) -> None:
+    console.print(
+        f"[bold green]Indexed[/] {report.articles} articles ({report.chunks} chunks) from {report.files} files "
+        f"in {report.seconds:.1f} s into {escape(str(settings.index_dir))}."
+    )
+    if report.duplicates:
+        console.print(f"{len(report.duplicates)} duplicate(s) stored once:")
+        for p in report.duplicates:
+            console.print(f"  {escape(str(p))}")
+    if report.rejected:
+        console.print(f"[bold yellow]{len(report.rejected)} rejected[/]:")
+        for p in report.rejected:
+            console.print(f"  {escape(str(p))}")
+    for p in report.notices:
+        console.print(f"[dim]  {escape(str(p))}[/]")
+
+
+def status(settings: Settings) -> dict[str, Any]:
+    """What the live index holds, from its manifest (no model load)."""
+    paths = IndexPaths(settings.index_dir)
+    live = paths.live_generation()
+    if live is None or not (live / "manifest.json").is_file():
+        raise IndexMissingError(
+            f"No index in {settings.index_dir}. Build one with: newsdesk index rebuild PATH (for example: newsdesk index rebuild seeds/)"
+        )
+    m = Manifest.load(live / "manifest.json")
+    configured, _ = resolve_model(settings.embed_model)
+    return {
+        "index_dir": str(settings.index_dir),
+        "generation": live.name,
+        "articles": m.articles,
+        "chunks": m.chunks,
+        "publishers": m.publishers,
+        "date_min": m.date_min,
+        "date_max": m.date_max,
+        "undated": m.undated,
+        "model": m.model_id,
+        "dimension": m.dimension,
+        "model_matches_settings": configured == m.model_id,
+        "chunk_tokens": m.chunk_tokens,
+        "chromadb": m.chromadb_version,
+        "built_at": m.built_at,
+        "build_seconds": m.build_seconds,
+        "sources": m.sources,
+        "rejected": len(m.report.get("rejected", [])),
+        "duplicates": len(m.report.get("duplicates", [])),
+    }
+
+
+def print_status(console: Console, info: dict[str, Any]) -> None:
+    pubs = info["publishers"]
+    dates = f"{info['date_min']} to {info['date_max']}" if info["date_min"] else "no dated articles"
+    rows = [
+        ("Index", f"{info['index_dir']} (generation {info['generation']})"),
+        ("Articles", f"{info['articles']} ({info['chunks']} chunks)"),
+        ("Publishers", f"{len(pubs)}: " + ", ".join(pubs[:8]) + (" …" if len(pubs) > 8 else "") if pubs else "none named"),
+        ("Dates", dates + (f"; {info['undated']} undated" if info["undated"] else "")),
+        ("Model", f"{info['model']} ({info['dimension']} dimensions)" + ("" if info["model_matches_settings"] else " — does not match NEWSDESK_EMBED_MODEL")),
+        ("Built", f"{info['built_at']} in {info['build_seconds']} s; chromadb {info['chromadb']}"),
+        ("Sources", ", ".join(info["sources"])),
+        ("Rejected", f"{info['rejected']} records; {info['duplicates']} duplicates stored once"),
+    ]
+    for key, value in rows:
+        console.print(f"[bold]{key:<11}[/]{escape(str(value))}")

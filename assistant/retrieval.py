@@ -1,0 +1,146 @@
+"""Hybrid retrieval: BM25 + dense over chunks, fused by reciprocal rank, one hit per story,
+then the sentences of the best hits ranked as evidence for the question."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .chunking import sentence_spans
+from .config import Settings
+from .lexical import terms
+from .records import Evidence, Filters, Hit, date_key
+from .store import Index
+
+EVIDENCE_HITS = 5  # stories whose sentences are ranked as evidence
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    query: str
+    filters: Filters
+    hits: tuple[Hit, ...]
+    evidence: tuple[Evidence, ...]
+    in_scope: int  # articles the filters left searchable
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
+
+
+def resolve_publishers(index: Index, names: tuple[str, ...]) -> tuple[str, ...]:
+    """Archive publishers matching the user's names (case-insensitive; exact first, then substring)."""
+    known = index.manifest.publishers
+    chosen: list[str] = []
+    for name in names:
+        want = name.strip().lower()
+        exact = [p for p in known if p.lower() == want]
+        chosen.extend(exact or [p for p in known if want and want in p.lower()] or [name.strip()])
+    return tuple(dict.fromkeys(chosen))
+
+
+def chroma_where(filters: Filters) -> dict[str, Any] | None:
+    conditions: list[dict[str, Any]] = []
+    if filters.publishers:
+        conditions.append({"publisher": {"$in": list(filters.publishers)}})
+    if filters.authors:
+        conditions.append({"author": {"$in": list(filters.authors)}})
+    if filters.since:
+        conditions.append({"date": {"$gte": date_key(filters.since)}})
+    if filters.until:
+        conditions.append({"date": {"$lte": date_key(filters.until)}})
+    if not conditions:
+        return None
+    return conditions[0] if len(conditions) == 1 else {"$and": conditions}
+
+
+def scope_mask(index: Index, filters: Filters) -> np.ndarray | None:
+    """Boolean mask over the index's chunks matching ``filters`` (None: everything)."""
+    if filters.empty:
+        return None
+    cols = index.columns
+    mask = np.ones(len(index.chunk_rows), dtype=bool)
+    if filters.publishers:
+        mask &= np.isin(cols.publishers, list(filters.publishers))
+    if filters.authors:
+        mask &= np.isin(cols.authors, list(filters.authors))
+    if filters.since:
+        mask &= cols.dates >= (date_key(filters.since) or 0)
+    if filters.until:
+        mask &= (cols.dates <= (date_key(filters.until) or 0)) & (cols.dates > 0)
+    return mask
+
+
+def retrieve(index: Index, query: str, filters: Filters, settings: Settings) -> Retrieval:
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    qvec = index.embedder.embed_query(query)
+    timings["embed_query"] = time.perf_counter() - t0
+    mask = scope_mask(index, filters)
+    in_scope = len(index.articles) if mask is None else len({index.chunk_rows[i]["article_id"] for i in np.flatnonzero(mask)})
+    t1 = time.perf_counter()
+    dense = index.dense(qvec, settings.candidates, chroma_where(filters)) if in_scope else []
+    timings["dense"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    sparse = index.sparse(terms(query), settings.candidates, mask) if in_scope else []
+    timings["sparse"] = time.perf_counter() - t2
+    hits = fuse(index, dense, sparse, settings)
+    t3 = time.perf_counter()
+    evidence = rank_sentences(index, query, qvec, hits[:EVIDENCE_HITS])
+    timings["evidence"] = time.perf_counter() - t3
+    timings["retrieve"] = time.perf_counter() - t0
+    return Retrieval(query, filters, tuple(hits), tuple(evidence), in_scope, timings)
+
+
+def fuse(index: Index, dense: list[tuple[str, float]], sparse: list[tuple[str, float]], settings: Settings) -> list[Hit]:
+    """Weighted reciprocal-rank fusion, then one hit (its best chunk) per story group."""
+    scores: dict[str, float] = {}
+    dense_rank = {cid: r for r, (cid, _) in enumerate(dense, start=1)}
+    sparse_rank = {cid: r for r, (cid, _) in enumerate(sparse, start=1)}
+    for cid, r in dense_rank.items():
+        scores[cid] = scores.get(cid, 0.0) + settings.dense_weight / (settings.rrf_k + r)
+    for cid, r in sparse_rank.items():
+        scores[cid] = scores.get(cid, 0.0) + settings.sparse_weight / (settings.rrf_k + r)
+    hits: list[Hit] = []
+    seen_groups: set[str] = set()
+    for cid in sorted(scores, key=lambda c: (-scores[c], c)):
+        row = index.chunk_rows[index.chunk_position[cid]]
+        if row["group"] in seen_groups:
+            continue
+        seen_groups.add(row["group"])
+        chunk = index.chunk(cid)
+        hits.append(Hit(chunk, index.articles[chunk.article_id], scores[cid], dense_rank.get(cid), sparse_rank.get(cid)))
+        if len(hits) >= settings.top_k:
+            break
+    return hits
+
+
+def rank_sentences(index: Index, query: str, qvec: np.ndarray, hits: list[Hit]) -> list[Evidence]:
+    """Sentences of the best hits, scored by meaning (cosine to the question) and by the share of
+    the question's rarer words they contain."""
+    spans: list[tuple[Hit, int, int]] = []
+    for hit in hits:
+        base = hit.chunk.start
+        for s in sentence_spans(hit.chunk.text):
+            if s.end - s.start >= 20:
+                spans.append((hit, base + s.start, base + s.end))
+    if not spans:
+        return []
+    texts = [h.article.body[s:e] for h, s, e in spans]
+    vectors = index.embedder.embed_batch(texts)
+    cosines = vectors @ qvec
+    qterms = set(terms(query))
+    weights = {t: index.idf(t) for t in qterms}
+    total = sum(weights.values()) or 1.0
+    out: list[Evidence] = []
+    for (hit, s, e), text, cos in zip(spans, texts, cosines, strict=True):
+        present = set(terms(text)) & qterms
+        coverage = sum(weights[t] for t in present) / total
+        score = 0.7 * float(cos) + 0.3 * coverage
+        out.append(Evidence(hit.article.id, s, e, text, score))
+    out.sort(key=lambda ev: -ev.score)
+    return out
+
+
+
+
