@@ -41,13 +41,14 @@ def decode_bytes(data: bytes, where: str) -> str:
 
 
 def _detect(data: bytes, where: str) -> str:
-    if data.count(b"\x00") > len(data) // 100:
+    nuls = data.count(b"\x00")
+    if nuls and nuls < len(data) // 4:  # UTF-16 without a BOM is a quarter NULs or more; anything else is binary
         raise BadInputError(f"{where}: binary content (NUL bytes), not text")
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
     if best is None:
-        raise BadInputError(f"{where}: not decodable as text in any known encoding")
+        raise BadInputError(f"{where}: binary content or an unknown encoding; not decodable as text")
     encoding = best.encoding
     # Western single-byte files are overwhelmingly cp1252 (a superset of latin-1's printable range).
     if encoding in {"latin_1", "iso8859_15", "cp1250", "cp1252", "iso8859_2", "mac_roman"}:
@@ -72,7 +73,8 @@ def repair_cp874_mojibake(text: str) -> str:
     """Undo UTF-8 that was decoded as cp874 (``ยท`` → ``·``), only in text that is not Thai.
 
     Real Thai text can contain the same letters, so a run is repaired only when it re-decodes as
-    strict UTF-8 into non-Thai characters and the text's other letters are overwhelmingly non-Thai.
+    strict UTF-8 into non-Thai characters, no other Thai letter occurs in the text, and the text is
+    otherwise written in Latin letters.
     """
     if not _THAI.search(text):
         return text
@@ -89,9 +91,9 @@ def repair_cp874_mojibake(text: str) -> str:
         return text
     repaired_thai = sum(len(_THAI.findall(text[s:e])) for s, e, _ in repairs)
     other_thai = len(_THAI.findall(text)) - repaired_thai
-    letters = sum(1 for ch in text if ch.isalpha())
-    if other_thai > 0.01 * letters or repaired_thai > 0.05 * letters:
-        return text  # Thai text: leave it alone
+    latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
+    if other_thai > 0 or latin < 3 * repaired_thai:
+        return text  # there is real Thai here (or nothing but these letters): leave it alone
     out, last = [], 0
     for s, e, fixed in repairs:
         out += [text[last:s], fixed]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -106,6 +107,36 @@ def serve(
     from .ui import serve as serve_ui
 
     serve_ui(_settings(host=host, port=port, index_dir=index_dir))
+
+
+@app.command("eval")
+def evaluate(
+    questions: Annotated[Path | None, typer.Argument(help="Question set: JSONL (project format) or MultiHop-RAG JSON/JSONL.")] = None,
+    archive: Annotated[list[Path] | None, typer.Option("--archive", help="Build a fresh index of this file or folder in OUT/index first (repeatable).")] = None,
+    index_dir: IndexDir = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Report directory (default: out/eval/<set>-<time>).")] = None,
+    k: Annotated[int, typer.Option("--k", min=1, help="Cutoff for Hit@k, MRR@k and quote Hit@k; at least this many stories are retrieved.")] = 10,
+    compare: Annotated[tuple[Path, Path] | None, typer.Option("--compare", help="Show two report.json files side by side instead.")] = None,
+    model: Model = None,
+) -> None:
+    """Run a question set through `ask` and write report.json, report.md and report.png."""
+    from .eval_report import comparison_tables, eval_progress, load_report, summary_table, write_report
+    from .evaluation import run_eval
+
+    if compare:
+        a, b = (load_report(p) for p in compare)
+        for table in comparison_tables(a, b, (str(compare[0]), str(compare[1]))):
+            out.print(table)
+        return
+    if questions is None:
+        raise NewsdeskError("Give a question set (newsdesk eval QUESTIONS.jsonl) or --compare A/report.json B/report.json.")
+    target = out_dir or Path("out/eval") / f"{questions.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    settings = _settings(index_dir=index_dir, embed_model=model)
+    with eval_progress(err) as progress:
+        run = run_eval(questions, settings, k=k, archive=tuple(archive or ()), out=target, progress=progress)
+    files = write_report(run, target)
+    out.print(summary_table(run.metrics, title=f"{questions.name}: {len(run.results)} questions"))
+    out.print(f"Reports: {files.json}, {files.markdown}, {files.plot}")
 
 
 @app.command("settings")

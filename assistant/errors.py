@@ -33,3 +33,7 @@ class BadInputError(NewsdeskError):
 
 class ConfigError(NewsdeskError):
     exit_code = 2
+
+
+class QuestionSetError(BadInputError):
+    """An evaluation question set that cannot be used; the message lists each problem as file:line."""

@@ -88,7 +88,7 @@ def _verify_parts(article: Article, parts: list[str], source: int) -> QuoteCheck
     for part in parts:
         if len(part.strip()) < MIN_PART_CHARS:
             return QuoteCheck("rejected", (), "an ellipsis part is too short to verify")
-        found = _exact_or_folded(article.body, part, position)
+        found = _exact_or_folded(article.body, part, position, after_only=True)
         if found is None:
             return QuoteCheck("rejected", (), "a part joined by an ellipsis is not in the article text")
         s, e = found
@@ -97,13 +97,14 @@ def _verify_parts(article: Article, parts: list[str], source: int) -> QuoteCheck
     return QuoteCheck("repaired", tuple(quotes))
 
 
-def _exact_or_folded(body: str, text: str, hint: int) -> tuple[int, int] | None:
-    """Offsets of ``text`` in ``body``: exact match nearest after ``hint``, else a folded match."""
+def _exact_or_folded(body: str, text: str, hint: int, after_only: bool = False) -> tuple[int, int] | None:
+    """Offsets of ``text`` in ``body``: the exact match at or after ``hint`` (else anywhere, unless
+    ``after_only``), else a typography-folded match under the same rule."""
     needle = text.strip()
     if not needle:
         return None
     at = body.find(needle, hint)
-    if at < 0:
+    if at < 0 and not after_only:
         at = body.find(needle)
     if at >= 0:
         return at, at + len(needle)
@@ -111,7 +112,10 @@ def _exact_or_folded(body: str, text: str, hint: int) -> tuple[int, int] | None:
     folded_needle, _ = fold(needle)
     if not folded_needle:
         return None
-    at = folded_body.find(folded_needle)
+    folded_hint = next((i for i, w in enumerate(where) if w >= hint), len(where))
+    at = folded_body.find(folded_needle, folded_hint)
+    if at < 0 and not after_only:
+        at = folded_body.find(folded_needle)
     if at < 0:
         return None
     s, e = where[at], where[at + len(folded_needle) - 1] + 1

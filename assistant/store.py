@@ -220,6 +220,7 @@ class GenerationWriter:
 
     def __init__(self, paths: IndexPaths, embedder: Embedder) -> None:
         self.paths = paths
+        _remove_unfinished(paths)
         self.name = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{os.getpid()}"
         self.dir = paths.generations / self.name
         self.dir.mkdir(parents=True)
@@ -285,6 +286,14 @@ class GenerationWriter:
             if not fh.closed:
                 fh.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _remove_unfinished(paths: IndexPaths) -> None:
+    """Leftovers of killed builds (no manifest). Only called under the writer lock."""
+    if paths.generations.is_dir():
+        for p in paths.generations.iterdir():
+            if p.is_dir() and not (p / "manifest.json").is_file() and p != paths.live_generation():
+                shutil.rmtree(p, ignore_errors=True)
 
 
 def prune_generations(paths: IndexPaths, keep: int = KEEP_GENERATIONS) -> None:

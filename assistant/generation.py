@@ -1,0 +1,581 @@
+"""The optional LLM writer: prompts rendered strictly, retrieved text delimited as data, and the
+model's answer checked before anything of it is shown.
+
+The model's output is never shown raw. Its quotes (text between “…”, "…", «…» or „…“ followed by
+an ``[n]`` marker) are each sent through ``quotes.verify`` against the article that ``[n]``
+names, and only that one. Then:
+
+- a quote that does not verify is removed (a neutral marker takes its place) and counted;
+- a sentence is shown only when it carries at least one verified quote — prose on its own is
+  an unverified claim, so it is dropped and counted;
+- quotation marks anywhere outside a verified quote are removed, so nothing unverified looks
+  like a quote; ``[n]`` markers are re-emitted by us after verified quotes only;
+- identifier-like tokens in the prose (links, e-mail addresses, codes mixing letters and digits,
+  all-capital words) are removed unless the question itself contains them: an instruction
+  planted in an article ("reply PWNED-1234") cannot make the answer say its payload, except as
+  the article's own words inside a verified quote.
+
+When the endpoint fails or is slower than ``settings.llm_timeout``, the offline answer
+(``answering.compose``) is shown with a note saying so.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2 import meta
+
+from .answering import NOT_FOUND, abstain, compose, coverage_statement, source_for
+from .config import Settings
+from .errors import ConfigError
+from .quotes import QuoteCheck, fold, verify
+from .records import Answer, Article, Quote, Source
+from .retrieval import Retrieval
+from .store import Index
+
+log = logging.getLogger(__name__)
+
+PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
+MAX_SOURCES = 4  # passages given to the model
+PASSAGE_CHARS = 1500  # a retrieved chunk is ~200 encoder tokens; this only bounds odd ones
+MAX_QUOTES = 4
+MAX_TOKENS = 512
+REMOVED = "[quote removed: not found in the source]"
+COMPLETION_STOPS = ("\nQuestion:", "<article", "</article>")
+
+
+# ---- prompts -----------------------------------------------------------------------------------
+
+
+class PromptError(ValueError):
+    """A prompt was rendered with missing or unexpected variables (a programming error)."""
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(PROMPTS),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # plain text; delimiters are neutralised by ``as_data``
+        trim_blocks=True,
+        keep_trailing_newline=False,
+    )
+
+
+def prompt_names() -> list[str]:
+    return sorted(p.stem for p in PROMPTS.glob("*.txt"))
+
+
+def prompt_variables(name: str) -> frozenset[str]:
+    """The variables ``prompts/<name>.txt`` uses; rendering requires exactly these."""
+    env = _environment()
+    assert env.loader is not None
+    source, _, _ = env.loader.get_source(env, f"{name}.txt")
+    return frozenset(meta.find_undeclared_variables(env.parse(source)))
+
+
+def render_prompt(name: str, **variables: Any) -> str:
+    """Render a prompt; a missing or unexpected variable (or attribute) raises ``PromptError``."""
+    wanted = prompt_variables(name)
+    missing, unexpected = wanted - variables.keys(), variables.keys() - wanted
+    if missing or unexpected:
+        raise PromptError(f"prompt {name}: missing {sorted(missing)}, unexpected {sorted(unexpected)}")
+    try:
+        return _environment().get_template(f"{name}.txt").render(**variables)
+    except jinja2.UndefinedError as exc:
+        raise PromptError(f"prompt {name}: {exc}") from exc
+
+
+_TAG_OPEN = re.compile(r"<(?=\s*/?\s*[A-Za-z!?])")
+
+
+def as_data(text: str) -> str:
+    """Article text made unable to open or close a delimiter block (``<`` of a tag → ``‹``)."""
+    return _TAG_OPEN.sub("‹", text)
+
+
+def as_attribute(text: str | None, limit: int = 200) -> str:
+    """A metadata value safe inside ``attr="..."`` on one line."""
+    flat = " ".join((text or "").split())[:limit]
+    return flat.replace('"', "'").replace("<", "‹").replace(">", "›")
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A numbered source as the model sees it: the best chunk of one retrieved story."""
+
+    number: int
+    article: Article
+    text: str  # neutralised for the prompt
+    publisher: str
+    date: str
+    title: str
+    also_published_by: tuple[str, ...] = ()
+
+
+def select_passages(retrieval: Retrieval, limit: int = MAX_SOURCES, max_chars: int = PASSAGE_CHARS) -> list[Passage]:
+    """The stories whose sentences answer best (evidence order), then the other hits, numbered 1..n."""
+    best: dict[str, float] = {}
+    for ev in retrieval.evidence:
+        best[ev.article_id] = max(best.get(ev.article_id, float("-inf")), ev.score)
+    hits = sorted(retrieval.hits, key=lambda h: -best.get(h.article.id, float("-inf")))[:limit]
+    passages = []
+    for number, hit in enumerate(hits, start=1):
+        text = hit.chunk.text
+        if len(text) > max_chars:
+            text = text[: text.rfind(" ", 0, max_chars) if " " in text[:max_chars] else max_chars]
+        a = hit.article
+        date = a.published.isoformat() if a.published else (str(a.year) if a.year else "unknown")
+        passages.append(
+            Passage(number, a, as_data(text), as_attribute(a.publisher or "unknown"), date, as_attribute(a.title), hit.also_published_by)
+        )
+    return passages
+
+
+def answer_prompts(question: str, passages: Sequence[Passage], max_quotes: int = MAX_QUOTES) -> tuple[str, str]:
+    """(system, user) prompts for an answer."""
+    system = render_prompt("answer_system", not_found=NOT_FOUND, max_quotes=max_quotes)
+    user = render_prompt("answer_user", passages=list(passages), question=as_data(" ".join(question.split())))
+    return system, user
+
+
+# ---- writers -----------------------------------------------------------------------------------
+
+
+class Writer(ABC):
+    """Turns a system and a user prompt into text, streamed in pieces."""
+
+    @abstractmethod
+    def generate(self, system: str, user: str) -> Iterator[str]: ...
+
+
+class ScriptedWriter(Writer):
+    """Streams a fixed text word by word (tests, demos); can also stall or fail like an endpoint."""
+
+    def __init__(self, text: str, delay: float = 0.0, error: Exception | None = None) -> None:
+        self.text = text
+        self.delay = delay
+        self.error = error
+        self.prompts: list[tuple[str, str]] = []
+
+    def generate(self, system: str, user: str) -> Iterator[str]:
+        self.prompts.append((system, user))
+        if self.error is not None:
+            raise self.error
+        for piece in re.findall(r"\s*\S+", self.text):
+            if self.delay:
+                time.sleep(self.delay)
+            yield piece
+
+
+class OpenAICompatibleWriter(Writer):
+    """Any OpenAI-compatible endpoint (Ollama, llama.cpp server, vLLM, OpenAI) via llama-index's
+    ``OpenAILike``, with every setting explicit so nothing falls back to OpenAI's defaults.
+
+    ``chat=False`` uses the completions endpoint with the system and user prompts joined — for
+    base models without a chat template.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str = "",
+        timeout: float = 60.0,
+        chat: bool = True,
+        max_tokens: int = MAX_TOKENS,
+        temperature: float = 0.0,
+        context_window: int = 8192,
+    ) -> None:
+        if not base_url or not model:
+            raise ConfigError("The LLM writer needs both NEWSDESK_LLM_BASE_URL and NEWSDESK_LLM_MODEL.")
+        from llama_index.llms.openai_like import OpenAILike
+
+        self.chat = chat
+        self.llm = OpenAILike(
+            model=model,
+            api_base=base_url,
+            api_key=api_key or "none",
+            is_chat_model=chat,
+            is_function_calling_model=False,
+            context_window=context_window,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            timeout=timeout,
+            max_retries=0,  # a failure falls back to the offline answer at once
+            reuse_client=True,
+            # a base model continues the document: stop it before it writes the next passage or question
+            additional_kwargs={} if chat else {"stop": list(COMPLETION_STOPS)},
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **options: Any) -> OpenAICompatibleWriter:
+        return cls(settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout, **options)
+
+    def generate(self, system: str, user: str) -> Iterator[str]:
+        from llama_index.core.base.llms.types import ChatMessage, MessageRole
+
+        if self.chat:
+            messages = [ChatMessage(role=MessageRole.USER, content=user)]
+            if system:
+                messages.insert(0, ChatMessage(role=MessageRole.SYSTEM, content=system))
+            for response in self.llm.stream_chat(messages):
+                if response.delta:
+                    yield response.delta
+        else:
+            prompt = f"{system}\n\n{user}" if system else user
+            for completion in self.llm.stream_complete(prompt, formatted=True):
+                if completion.delta:
+                    yield completion.delta
+
+
+def make_writer(settings: Settings) -> Writer | None:
+    """The configured writer, or None when no endpoint is set (offline answers)."""
+    if not settings.llm_base_url:
+        return None
+    chat = bool(getattr(settings, "llm_chat", True))  # a setting the config may declare
+    return OpenAICompatibleWriter.from_settings(settings, chat=chat)
+
+
+# ---- parsing the model's output ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Prose:
+    text: str
+
+
+@dataclass(frozen=True)
+class _Cite:
+    numbers: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class _Said:
+    text: str  # a quote as the model wrote it
+
+
+_Token = _Prose | _Cite | _Said
+
+_QUOTE = re.compile(r"[“\"«„]((?:[^“”\"«»„\n]|\n(?!\s*\n)){1,2000})[”\"»“]")  # no blank line inside
+_MARKERS = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*\]")
+_BREAK = re.compile(r"\n+|(?<=[.!?])\s+(?=[A-Z\[(“\"«„‘'])")
+_ABBREVIATION = re.compile(r"(?:^|\s)(?:(?:[A-Z]\.)+|Mr|Mrs|Ms|Dr|Gen|Gov|Sen|Rep|St|Sept?|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Oct|Nov|Dec|No|vs)\.?$")
+
+
+def _sentences(output: str) -> tuple[list[list[_Token]], list[str]]:
+    """The output as sentences of tokens, and the separator before each sentence."""
+    sentences: list[list[_Token]] = [[]]
+    separators = [""]
+
+    def prose(text: str) -> None:
+        start = 0
+        for m in _BREAK.finditer(text):
+            if "\n" not in m.group(0) and _ABBREVIATION.search(text[: m.start()]):
+                continue
+            if m.start() > start:
+                sentences[-1].append(_Prose(text[start : m.start()]))
+            sentences.append([])
+            separators.append("\n\n" if "\n" in m.group(0) else " ")
+            start = m.end()
+        if start < len(text):
+            sentences[-1].append(_Prose(text[start:]))
+
+    def outside_quotes(text: str) -> None:
+        pos = 0
+        for m in _MARKERS.finditer(text):
+            prose(text[pos : m.start()])
+            sentences[-1].append(_Cite(tuple(int(n) for n in re.findall(r"\d+", m.group(1)))))
+            pos = m.end()
+        prose(text[pos:])
+
+    pos = 0
+    for m in _QUOTE.finditer(output):
+        outside_quotes(output[pos : m.start()])
+        sentences[-1].append(_Said(m.group(1)))
+        pos = m.end()
+    outside_quotes(output[pos:])
+    return sentences, separators
+
+
+def _citation(sentence: list[_Token], i: int) -> tuple[int, ...]:
+    """The [n] of the quote at ``i``: the first marker after it in its sentence, else the last before."""
+    after = next((t for t in sentence[i + 1 :] if isinstance(t, _Cite)), None)
+    if after is not None:
+        return after.numbers
+    before = [t for t in sentence[:i] if isinstance(t, _Cite)]
+    return before[-1].numbers if before else ()
+
+
+_EDGE_PUNCTUATION = ".,;:!?"
+
+
+def _check_quote(said: str, numbers: tuple[int, ...], passages: dict[int, Passage]) -> tuple[QuoteCheck | None, int, str]:
+    """Verify a quote against the articles it cites — only those. (check, cited number, reason)."""
+    if not numbers:
+        return None, 0, "no [n] citation"
+    if not any(n in passages for n in numbers):
+        return None, 0, "cites an unknown source"
+    variants = dict.fromkeys([said, said.replace("‹", "<").replace("›", ">"), said.strip().strip(_EDGE_PUNCTUATION)])
+    for n in numbers:
+        if n not in passages:
+            continue
+        for text in variants:
+            if text.strip():
+                check = verify(passages[n].article, text, source=n)
+                if check.ok:
+                    return check, n, ""
+    return None, 0, "not found in the cited article"
+
+
+_WORDLIKE = re.compile(r"(?:[a-z][a-z0-9+.-]*://|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\w[\w-]*", re.I)
+_DOUBLE_MARKS = re.compile(r"[“”\"«»„‟″]")
+_SINGLE_PAIR = re.compile(r"(?<!\w)['‘‛]([^'‘’\n]{1,200}?)['’](?!\w)")
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+
+
+def _is_payload(token: str) -> bool:
+    return (
+        "://" in token
+        or token.lower().startswith("www.")
+        or "@" in token
+        or (any(c.isdigit() for c in token) and any(c.isalpha() for c in token))
+        or re.search(r"[A-Z]{4,}", token) is not None
+    )
+
+
+def clean_prose(text: str, question: str) -> str:
+    """Model prose made safe to show: no quotation marks, no links, no ungrounded identifiers."""
+    asked = question.casefold()
+    text = _LINK.sub(r"\1", text)
+    text = _SINGLE_PAIR.sub(r"\1", text)
+    text = _DOUBLE_MARKS.sub("", text)
+    return _WORDLIKE.sub(lambda m: "" if _is_payload(m.group(0)) and m.group(0).casefold() not in asked else m.group(0), text)
+
+
+def _tidy(text: str) -> str:
+    text = re.sub(r"[ \t]+", " ", text)
+    text = re.sub(r" ([.,;:!?])", r"\1", text)
+    text = re.sub(r"([.,;:!?])[.,;:]+", r"\1", text)
+    text = re.sub(r"\(\s*\)|\[\s*\]", "", text)
+    return text.strip().lstrip(".,;:!?- ").strip()
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The model's output after checking: what may be shown, and what was taken out."""
+
+    text: str
+    quotes: tuple[Quote, ...]
+    sources: tuple[Source, ...]
+    produced: int  # quotes the model wrote
+    removed: tuple[str, ...]  # one reason per removed quote
+    dropped_sentences: int  # sentences without a verified quote, not shown
+    said_not_found: bool
+
+
+def check_output(output: str, passages: Sequence[Passage], question: str) -> Draft:
+    """Parse the model's output, verify every quote against the article it cites, and render the
+    text that may be shown (see the module docstring for the rules)."""
+    by_number = {p.number: p for p in passages}
+    sentences, separators = _sentences(output)
+    checks: dict[tuple[int, int], tuple[QuoteCheck | None, int, str]] = {}
+    for s, sentence in enumerate(sentences):
+        for i, token in enumerate(sentence):
+            if isinstance(token, _Said):
+                checks[s, i] = _check_quote(token.text, _citation(sentence, i), by_number)
+    display: dict[int, int] = {}  # cited passage number → number shown
+    for check, n, _ in checks.values():
+        if check is not None:
+            display.setdefault(n, len(display) + 1)
+    shown: list[str] = []
+    quotes: dict[tuple[str, int, int], Quote] = {}
+    dropped = 0
+    for s, sentence in enumerate(sentences):
+        if not any(checks[s, i][0] is not None for i, t in enumerate(sentence) if isinstance(t, _Said)):
+            dropped += any(isinstance(t, _Prose | _Said) and _tidy(getattr(t, "text", "")) for t in sentence)
+            continue
+        parts: list[str] = []
+        for i, token in enumerate(sentence):
+            if isinstance(token, _Prose):
+                parts.append(clean_prose(token.text, question))
+            elif isinstance(token, _Said):
+                check, n, _ = checks[s, i]
+                if check is None:
+                    parts.append(REMOVED)
+                    continue
+                for q in check.parts:
+                    quotes.setdefault((q.article_id, q.start, q.end), replace(q, source=display[n]))
+                parts.append(f"“{check.text}” [{display[n]}]")
+        text = _tidy("".join(parts))
+        shown.append(("" if not shown else separators[s]) + text)
+    sources = tuple(
+        source_for(display[n], by_number[n].article, by_number[n].also_published_by) for n in sorted(display, key=display.__getitem__)
+    )
+    removed = tuple(reason for check, _, reason in checks.values() if check is None)
+    folded = fold(output)[0].casefold()
+    return Draft(
+        text="".join(shown).strip(),
+        quotes=tuple(quotes.values()),
+        sources=sources,
+        produced=len(checks),
+        removed=removed,
+        dropped_sentences=dropped,
+        said_not_found=fold(NOT_FOUND)[0].casefold().rstrip(".") in folded,
+    )
+
+
+# ---- the answer ------------------------------------------------------------------------------
+
+
+class WriterTimeout(TimeoutError):
+    pass
+
+
+def _failure(exc: BaseException, timeout: float) -> str:
+    name = type(exc).__name__
+    if isinstance(exc, TimeoutError) or "Timeout" in name:
+        return f"timed out after {timeout:g} s"
+    if "Connection" in name or isinstance(exc, ConnectionError):
+        return "could not be reached"
+    return "failed"
+
+
+def _complete_sentences(output: str) -> str:
+    """The part of a streaming output that ends at a sentence or line boundary."""
+    ends = [m.end() for m in re.finditer(r"\n|[.!?\]][”\"»]?\s", output)]
+    return output[: ends[-1]] if ends else ""
+
+
+def llm_answer(
+    question: str,
+    index: Index,
+    retrieval: Retrieval,
+    settings: Settings,
+    writer: Writer,
+    on_text: Callable[[str], None] | None = None,
+    searched_query: str | None = None,
+    max_sources: int = MAX_SOURCES,
+) -> Answer:
+    """An answer written by ``writer`` from the retrieved passages, every quote verified.
+
+    ``on_text`` receives the checked rendering of the complete sentences so far (never raw model
+    output) while the writer streams. On endpoint failure or timeout the offline answer is shown.
+    """
+    query = retrieval.query if searched_query is None else searched_query
+    best = retrieval.evidence[0].score if retrieval.evidence else 0.0
+    passages = select_passages(retrieval, max_sources)
+    if not passages or best < settings.min_evidence_score:
+        return abstain(question, index, retrieval, query)
+    system, user = answer_prompts(question, passages, min(MAX_QUOTES, settings.evidence_sentences))
+    started = time.perf_counter()
+    deadline = time.monotonic() + settings.llm_timeout
+    timings: dict[str, float] = {}
+    output, preview = "", ""
+    pieces = _stream(writer, system, user, deadline)
+    while True:
+        try:
+            piece = next(pieces)
+        except StopIteration:
+            break
+        except Exception as exc:  # noqa: BLE001 - any endpoint failure shows the offline answer
+            return _offline(question, index, retrieval, settings, query, exc, time.perf_counter() - started)
+        timings.setdefault("llm_first_piece", round(time.perf_counter() - started, 4))
+        output += piece
+        if on_text is not None:
+            partial = check_output(_complete_sentences(output), passages, question).text
+            if partial != preview:
+                preview = partial
+                on_text(partial)
+    timings["llm"] = round(time.perf_counter() - started, 4)
+    t = time.perf_counter()
+    draft = check_output(output, passages, question)
+    timings["verify"] = round(time.perf_counter() - t, 4)
+    if on_text is not None and draft.text != preview:
+        on_text(draft.text)
+    return _answer(question, index, retrieval, query, draft, timings)
+
+
+def _stream(writer: Writer, system: str, user: str, deadline: float) -> Iterator[str]:
+    """The writer's pieces; a ``WriterTimeout`` once the deadline has passed."""
+    for piece in writer.generate(system, user):
+        if time.monotonic() > deadline:
+            raise WriterTimeout("the writer did not finish in time")
+        yield piece
+
+
+def _notes(draft: Draft) -> tuple[str, ...]:
+    notes = []
+    if draft.removed:
+        why = ", ".join(f"{n} {reason}" for reason, n in Counter(draft.removed).most_common())
+        notes.append(f"{len(draft.removed)} of {draft.produced} quote(s) from the LLM writer were removed ({why}).")
+    if draft.dropped_sentences:
+        notes.append(f"{draft.dropped_sentences} sentence(s) of the LLM writer without a verified quote were not shown.")
+    return tuple(notes)
+
+
+def _answer(question: str, index: Index, retrieval: Retrieval, query: str, draft: Draft, timings: dict[str, float]) -> Answer:
+    if not draft.quotes:
+        reason = (
+            "The LLM writer found no answer in the passages."
+            if draft.said_not_found
+            else "No quote in the LLM writer's answer could be verified."
+        )
+        gave_up = abstain(question, index, retrieval, query)
+        return replace(gave_up, notes=(*_notes(draft), reason), timings=timings)
+    return Answer(
+        question=question,
+        text=draft.text,
+        quotes=draft.quotes,
+        sources=draft.sources,
+        abstained=False,
+        searched_query=query,
+        filters=retrieval.filters,
+        coverage=coverage_statement(index, retrieval),
+        notes=_notes(draft),
+        retrieved=tuple(h.article.id for h in retrieval.hits),
+        retrieved_chunks=tuple(h.chunk.id for h in retrieval.hits),
+        timings=timings,
+    )
+
+
+def _offline(
+    question: str, index: Index, retrieval: Retrieval, settings: Settings, query: str, exc: Exception, seconds: float
+) -> Answer:
+    log.warning("LLM writer failed, showing the offline answer: %r", exc)
+    offline = compose(question, index, retrieval, settings, searched_query=query)
+    note = f"The LLM writer {_failure(exc, settings.llm_timeout)}; the offline answer is shown."
+    return replace(offline, notes=(*offline.notes, note), timings={**offline.timings, "llm": round(seconds, 4)})
+
+
+# ---- follow-up questions -----------------------------------------------------------------------
+
+MAX_HISTORY = 4
+
+
+def rewrite_followup(history: Sequence[str], question: str, writer: Writer) -> str:
+    """A standalone search query for ``question`` given the earlier questions; the question itself
+    when there is no history or the writer fails or answers with something unusable."""
+    if not history:
+        return question
+    one_line = [" ".join(as_data(h).split()) for h in history[-MAX_HISTORY:]]
+    user = render_prompt("rewrite_followup", history=one_line, question=" ".join(as_data(question).split()))
+    try:
+        text = "".join(writer.generate("", user))
+    except Exception as exc:  # noqa: BLE001 - rewriting is an optional improvement
+        log.warning("follow-up rewriting failed, searching the question as asked: %r", exc)
+        return question
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    line = re.sub(r"^(?:standalone )?query:\s*", "", line, flags=re.I)
+    line = _DOUBLE_MARKS.sub("", line).strip(" '‘’")
+    return line if 0 < len(line) <= max(300, 3 * len(question)) else question
