@@ -3,11 +3,26 @@ connective text that says who reported what; it abstains when the evidence is to
 
 from __future__ import annotations
 
+import re
+
 from .config import Settings
 from .quotes import verify
 from .records import Answer, Article, Evidence, Hit, Quote, Source
 from .retrieval import Retrieval
 from .store import Index
+
+# Questions that ask for a quantity or a date can only be answered by a sentence that has one.
+_ASKS_NUMBER = re.compile(
+    r"\b(how many|how much|what share|what percentage|what percent|what rate|how long|how old|what price|"
+    r"how large|final tally|by how many|what age|what total)\b", re.I)
+_ASKS_DATE = re.compile(r"\b(what date|on what day|which day|when did|when was|when is|what year|which year|when will)\b", re.I)
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|hundred|thousand|million|"
+    r"billion|half|third|quarter)\b", re.I)
+_DATE = re.compile(
+    r"\b(19|20)\d\d\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d|"
+    r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|last week|next week)\b", re.I)
+TYPE_CHECK_SENTENCES = 3
 
 MAX_QUOTES_PER_STORY = 2
 NEAREST_SHOWN = 3
@@ -55,10 +70,22 @@ def select_evidence(retrieval: Retrieval, limit: int) -> list[Evidence]:
     return chosen
 
 
+def answerable(question: str, retrieval: Retrieval, settings: Settings) -> bool:
+    """Is the evidence strong enough to answer? The best sentence must score above the calibrated
+    threshold, and a question asking for a number or a date needs one in its best sentences."""
+    if not retrieval.evidence or retrieval.evidence[0].score < settings.min_evidence_score:
+        return False
+    top = retrieval.evidence[:TYPE_CHECK_SENTENCES]
+    if _ASKS_NUMBER.search(question):
+        return any(_NUMBER.search(ev.text) for ev in top)
+    if _ASKS_DATE.search(question):
+        return any(_DATE.search(ev.text) for ev in top)
+    return True
+
+
 def compose(question: str, index: Index, retrieval: Retrieval, settings: Settings, searched_query: str) -> Answer:
     """The offline answer: the best sentence first, then supporting quotes, each cited."""
-    best = retrieval.evidence[0].score if retrieval.evidence else 0.0
-    if best < settings.min_evidence_score:
+    if not answerable(question, retrieval, settings):
         return abstain(question, index, retrieval, searched_query)
     sources: dict[str, Source] = {}
     quotes: list[Quote] = []

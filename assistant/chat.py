@@ -1,20 +1,51 @@
 """The assistant: one entry point that turns a question (and its conversation) into an Answer.
 
-Every front end — the CLI, the chat UI and evaluation — calls ``Newsdesk.ask``.
+Every front end — the CLI, the chat UI and evaluation — calls ``Newsdesk.ask``. Follow-up
+questions are rewritten into a standalone search offline; periods named in the question become
+date filters resolved against the archive's newest article.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date
 
 from .answering import compose
 from .config import Settings
 from .embedding import Embedder, make_embedder
+from .lexical import terms
 from .records import Answer, Filters
 from .retrieval import resolve_publishers, retrieve
 from .store import Index, IndexPaths, open_index
+from .timeframe import find_period, format_range
+
+_PRONOUN = re.compile(r"\b(it|its|they|them|their|theirs|he|him|his|she|her|hers|the same|the former|the latter)\b", re.I)
+_DEICTIC = re.compile(r"\b(that|this|those|these)\s+(?!is\b|was\b|are\b|were\b)[a-z]+", re.I)
+_OPENERS = ("and ", "and,", "what about", "how about", "also", "but ", "so ", "then ", "why?", "why not", "who else", "what else")
+
+
+def is_dependent(question: str) -> bool:
+    """Does the question lean on the conversation ("who announced it?", "and what did Russia say?")?"""
+    q = question.strip().lower()
+    if q.startswith(_OPENERS) or _PRONOUN.search(q) or len(terms(question)) <= 2:
+        return True
+    return bool(_DEICTIC.search(q)) and not re.search(r"(?<!^)(?<![.?!] )\b[A-Z][a-z]+", question.strip())
+
+
+def standalone_query(history: Sequence[str], question: str) -> str:
+    """The question made standalone by prefixing the turns it depends on (offline, no LLM)."""
+    if not history or not is_dependent(question):
+        return question.strip()
+    context: list[str] = []
+    for turn in reversed(history):
+        context.insert(0, turn.strip())
+        if not is_dependent(turn):
+            break
+    return " ".join([*context, question.strip()])
 
 
 class Newsdesk:
@@ -42,12 +73,31 @@ class Newsdesk:
     def ask(self, question: str, history: Sequence[str] = (), filters: Filters = Filters()) -> Answer:
         started = time.perf_counter()
         index = self.index
-        query = question.strip()
+        notes: list[str] = []
+        query = standalone_query(history, question)
+        focus = question.strip()
         if filters.publishers:
-            filters = Filters(resolve_publishers(index, filters.publishers), filters.authors, filters.since, filters.until)
-        retrieval = retrieve(index, query, filters, self.settings)
+            filters = replace(filters, publishers=resolve_publishers(index, filters.publishers))
+        latest = False
+        if not (filters.since or filters.until):
+            period = find_period(question, _newest(index))
+            if period is not None:
+                latest = period.latest
+                if period.since or period.until:
+                    filters = replace(filters, since=period.since, until=period.until)
+                    query, focus = period.remove_from(query), period.remove_from(focus)
+                notes.append(f"Searched {period.label}" + ("." if not latest or period.since else ", newest first."))
+        elif filters.since or filters.until:
+            notes.append(f"Searched {format_range(filters.since, filters.until)}.")
+        if (filters.since or filters.until) and index.manifest.undated:
+            notes.append(f"{index.manifest.undated} undated articles were not searched because a period was given.")
+        retrieval = retrieve(index, query, filters, self.settings, focus=focus, latest=latest)
         answer = compose(question, index, retrieval, self.settings, searched_query=query)
         timings = {k: round(v, 4) for k, v in retrieval.timings.items()}
         timings["total"] = round(time.perf_counter() - started, 4)
         answer.timings.update(timings)
-        return answer
+        return replace(answer, notes=tuple(notes) + answer.notes) if notes else answer
+
+
+def _newest(index: Index) -> date | None:
+    return date.fromisoformat(index.manifest.date_max) if index.manifest.date_max else None

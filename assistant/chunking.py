@@ -69,11 +69,19 @@ def _continues(sentence: str) -> bool:
 
 
 def chunk_article(
-    article: Article, count_tokens: TokenCounter, max_tokens: int, overlap_sentences: int = 1
+    article: Article,
+    count_tokens: TokenCounter,
+    max_tokens: int,
+    overlap_sentences: int = 1,
+    spans: list[Span] | None = None,
 ) -> list[Chunk]:
-    """Pack the article's sentences into chunks of at most ``max_tokens`` model tokens."""
+    """Pack the article's sentences into chunks of at most ``max_tokens`` model tokens.
+
+    ``spans`` are the body's sentences when the caller already has them; a sentence longer than
+    the budget is cut into pieces, which then count as sentences of their own.
+    """
     body = article.body
-    spans = _fit(body, sentence_spans(body), count_tokens, max_tokens)
+    spans = fit_spans(body, sentence_spans(body) if spans is None else spans, count_tokens, max_tokens)
     sizes = count_tokens([body[s.start : s.end] for s in spans])
     groups: list[list[int]] = []
     current: list[int] = []
@@ -97,7 +105,7 @@ def chunk_article(
     return chunks
 
 
-def _fit(body: str, spans: list[Span], count_tokens: TokenCounter, max_tokens: int) -> list[Span]:
+def fit_spans(body: str, spans: list[Span], count_tokens: TokenCounter, max_tokens: int) -> list[Span]:
     """Cut any sentence longer than the budget into word-aligned pieces that fit."""
     sizes = count_tokens([body[s.start : s.end] for s in spans])
     fitted: list[Span] = []

@@ -120,13 +120,11 @@ def evaluate(
     model: Model = None,
 ) -> None:
     """Run a question set through `ask` and write report.json, report.md and report.png."""
-    from .eval_report import comparison_tables, eval_progress, load_report, summary_table, write_report
+    from .eval_report import eval_progress, print_comparison, summary_table, write_report
     from .evaluation import run_eval
 
     if compare:
-        a, b = (load_report(p) for p in compare)
-        for table in comparison_tables(a, b, (str(compare[0]), str(compare[1]))):
-            out.print(table)
+        print_comparison(out, *compare)
         return
     if questions is None:
         raise NewsdeskError("Give a question set (newsdesk eval QUESTIONS.jsonl) or --compare A/report.json B/report.json.")

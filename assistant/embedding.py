@@ -51,6 +51,23 @@ class Embedder(ABC):
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_batch([text])[0]
 
+    def embed_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Vectors for ``texts`` and, for each text, one vector per character span inside it.
+
+        This default encodes every span as its own text; encoders that expose token embeddings
+        pool them over each span instead, from the same forward pass (late chunking).
+        """
+        vectors = self.embed_batch(texts)
+        pieces = [t[s:e] for t, text_spans in zip(texts, spans, strict=True) for s, e in text_spans]
+        flat = self.embed_batch(pieces)
+        out, at = [], 0
+        for text_spans in spans:
+            out.append(flat[at : at + len(text_spans)])
+            at += len(text_spans)
+        return vectors, out
+
 
 class SentenceTransformerEmbedder(Embedder):
     """Any sentence-transformers model, loaded without network access unless it is a local path."""
@@ -110,6 +127,39 @@ class SentenceTransformerEmbedder(Embedder):
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+    def embed_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """One forward pass: each text's vector (mean of its token embeddings, as the model pools)
+        and each span's vector (mean of the token embeddings inside the span), L2-normalised.
+
+        The span vectors are contextual — a sentence's tokens were read with the rest of the
+        chunk — and cost no extra encoding; retrieval uses them to rank evidence sentences.
+        """
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32), []
+        model = self._model
+        outputs = model.encode(list(texts), batch_size=self.batch_size, output_value=None, show_progress_bar=False)
+        offsets = self.tokenizer(
+            list(texts), return_offsets_mapping=True, truncation=True, max_length=self.max_tokens, add_special_tokens=True
+        )["offset_mapping"]
+        vectors = np.stack([o["sentence_embedding"].float().numpy() for o in outputs]).astype(np.float32)
+        span_vectors: list[np.ndarray] = []
+        for out, offs, text_spans in zip(outputs, offsets, spans, strict=True):
+            tokens = out["token_embeddings"][: len(offs)].float().numpy()
+            starts = np.array([a for a, _ in offs])
+            ends = np.array([b for _, b in offs])
+            real = ends > starts
+            rows = np.zeros((len(text_spans), tokens.shape[1]), dtype=np.float32)
+            for i, (s, e) in enumerate(text_spans):
+                inside = real & (starts < e) & (ends > s)
+                if inside.any():
+                    v = tokens[inside].mean(axis=0)
+                    rows[i] = v / (np.linalg.norm(v) or 1.0)
+            span_vectors.append(rows)
+        return vectors, span_vectors
 
 
 def make_embedder(settings: Settings) -> Embedder:

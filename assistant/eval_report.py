@@ -29,7 +29,7 @@ LABELS = {
     "questions": "questions",
     "hit": "article Hit@{c}",
     "mrr": "MRR@{c}",
-    "all_gold": "all gold articles in top {c}",
+    "all_gold": "all gold in top {c}",
     "quote_hit": "quote Hit@{c}",
     "verification": "quote verification rate",
     "citation_precision": "citation precision",
@@ -126,6 +126,27 @@ def comparison_tables(a: dict[str, Any], b: dict[str, Any], names: tuple[str, st
             table.add_row(label(name), fmt(name, va), fmt(name, vb), fmt_delta(name, va, vb))
         tables.append(table)
     return tables
+
+
+def changed_questions(a: dict[str, Any], b: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(ids that fail in A and pass in B, ids that pass in A and fail in B), for questions in both."""
+    def failing(report: dict[str, Any]) -> dict[str, bool]:
+        k = report["config"]["k"]
+        return {e["question"]["id"]: bool(failure_reasons(e, k)) for e in report["questions"]}
+
+    fa, fb = failing(a), failing(b)
+    both = [qid for qid in fa if qid in fb]
+    return [q for q in both if fa[q] and not fb[q]], [q for q in both if fb[q] and not fa[q]]
+
+
+def print_comparison(console: Console, a_path: Path, b_path: Path) -> None:
+    """Two reports side by side, then the questions whose pass/fail changed."""
+    a, b = load_report(a_path), load_report(b_path)
+    for table in comparison_tables(a, b, (str(a_path), str(b_path))):
+        console.print(table)
+    fixed, broken = changed_questions(a, b)
+    console.print(f"Passing only in B ({len(fixed)}): {', '.join(fixed) or '–'}")
+    console.print(f"Failing only in B ({len(broken)}): {', '.join(broken) or '–'}")
 
 
 @contextmanager

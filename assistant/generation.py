@@ -51,7 +51,7 @@ PASSAGE_CHARS = 1500  # a retrieved chunk is ~200 encoder tokens; this only boun
 MAX_QUOTES = 4
 MAX_TOKENS = 512
 REMOVED = "[quote removed: not found in the source]"
-COMPLETION_STOPS = ("\nQuestion:", "<article", "</article>")
+COMPLETION_STOPS = ("\nQuestion:", "\nPassages", "<article", "</article>")
 
 
 # ---- prompts -----------------------------------------------------------------------------------
@@ -301,6 +301,8 @@ def _sentences(output: str) -> tuple[list[list[_Token]], list[str]]:
 
     pos = 0
     for m in _QUOTE.finditer(output):
+        if output[max(0, m.start() - 8) : m.start()].rstrip().endswith("="):
+            continue  # markup (attr="value"), not a quotation: stays prose, its marks are removed
         outside_quotes(output[pos : m.start()])
         sentences[-1].append(_Said(m.group(1)))
         pos = m.end()

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 
-from .chunking import chunk_article, embed_text
+from .chunking import Span, chunk_article, embed_text, fit_spans, sentence_spans
 from .config import Settings
+from .dedupe import StoryGrouper
 from .embedding import Embedder, make_embedder
 from .errors import BadInputError
 from .records import Article, Chunk
@@ -22,7 +23,7 @@ class EmptyArchiveError(BadInputError):
     pass
 
 
-EMBED_BATCH_CHUNKS = 512  # chunks handed to the encoder at once (it sorts them by length inside)
+EMBED_BATCH_CHUNKS = 256  # chunks handed to the encoder at once (it sorts them by length inside)
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
@@ -71,7 +72,8 @@ def rebuild(
                 )
             report.seconds = time.perf_counter() - started
             report.generation = writer.name
-            writer.finish(builder.manifest(report, sources))
+            groups = builder.grouper.groups()
+            writer.finish(builder.manifest(report, sources, len(groups.members)), groups)
             writer.publish()
         except BaseException:
             writer.abandon()
@@ -89,7 +91,8 @@ class _Builder:
         self.report = BuildReport()
         self.seen_bodies: dict[str, str] = {}  # body hash → location of the first copy
         self.seen_ids: dict[str, str] = {}  # article id → location
-        self.pending: list[tuple[Article, Chunk]] = []
+        self.pending: list[tuple[Article, Chunk, list[Span]]] = []
+        self.grouper = StoryGrouper()
         self.fingerprint = hashlib.sha256()
         self.publishers: set[str] = set()
         self.dates: list[int] = []
@@ -138,10 +141,14 @@ class _Builder:
             self.dates.append(article.date_key)
         else:
             self.undated += 1
+        self.grouper.add(article)
+        spans = fit_spans(article.body, sentence_spans(article.body), self.embedder.count_tokens, self.settings.chunk_tokens)
         chunks = chunk_article(
-            article, self.embedder.count_tokens, self.settings.chunk_tokens, self.settings.chunk_overlap_sentences
+            article, self.embedder.count_tokens, self.settings.chunk_tokens, self.settings.chunk_overlap_sentences, spans
         )
-        self.pending.extend((article, c) for c in chunks)
+        for c in chunks:
+            inside = [sp for sp in spans if sp.start >= c.start and sp.end <= c.end] or [Span(c.start, c.end)]
+            self.pending.append((article, c, inside))
         if len(self.pending) >= EMBED_BATCH_CHUNKS:
             self._flush()
 
@@ -149,17 +156,24 @@ class _Builder:
         if not self.pending:
             return
         started = time.perf_counter()
-        vectors = self.embedder.embed_batch([embed_text(a, c) for a, c in self.pending])
+        texts, local_spans = [], []
+        for a, c, spans in self.pending:
+            text = embed_text(a, c)
+            shift = len(text) - len(c.text)  # the headline comes first
+            texts.append(text)
+            local_spans.append([(sp.start - c.start + shift, sp.end - c.start + shift) for sp in spans])
+        vectors, sentence_vectors = self.embedder.embed_with_spans(texts, local_spans)
         self.report.embed_seconds += time.perf_counter() - started
-        chunks = [c for _, c in self.pending]
-        metas = [chunk_metadata(a, c, group=a.id) for a, c in self.pending]
-        lexical = [f"{a.title}\n{a.publisher or ''}\n{c.text}" for a, c in self.pending]
-        self.writer.add_chunks(chunks, metas, vectors, lexical)
+        chunks = [c for _, c, _ in self.pending]
+        metas = [chunk_metadata(a, c) for a, c, _ in self.pending]
+        lexical = [f"{a.title}\n{a.publisher or ''}\n{c.text}" for a, c, _ in self.pending]
+        sentences = [[(sp.start, sp.end) for sp in spans] for _, _, spans in self.pending]
+        self.writer.add_chunks(chunks, metas, vectors, lexical, sentences, sentence_vectors)
         self.report.chunks += len(chunks)
         self.progress("chunks", self.report.chunks, 0)
         self.pending = []
 
-    def manifest(self, report: BuildReport, sources: Sequence[Path]) -> Manifest:
+    def manifest(self, report: BuildReport, sources: Sequence[Path], groups: int) -> Manifest:
         def iso(key: int | None) -> str | None:
             return None if key is None else f"{key // 10000:04d}-{key // 100 % 100:02d}-{key % 100:02d}"
 
@@ -183,6 +197,8 @@ class _Builder:
             build_seconds=round(report.seconds, 3),
             embed_seconds=round(report.embed_seconds, 3),
             report={k: v for k, v in report.as_dict().items() if k in ("files", "duplicates", "rejected")},
+            sentences=self.writer.sentences_written,
+            syndicated_groups=groups,
         )
 
 

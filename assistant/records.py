@@ -26,6 +26,7 @@ class Article:
     url: str | None
     origin: str  # the file it came from
     line: int  # 1-based line (JSONL, text) or record start line (CSV); 1 for whole-file formats
+    credit: str | None = None  # publisher named by a credit line ("(c) 2016, The Washington Post")
 
     @property
     def content_hash(self) -> str:

@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 
-from .chunking import sentence_spans
 from .config import Settings
 from .lexical import terms
 from .records import Evidence, Filters, Hit, date_key
@@ -71,10 +70,15 @@ def scope_mask(index: Index, filters: Filters) -> np.ndarray | None:
     return mask
 
 
-def retrieve(index: Index, query: str, filters: Filters, settings: Settings) -> Retrieval:
+def retrieve(
+    index: Index, query: str, filters: Filters, settings: Settings, focus: str | None = None, latest: bool = False
+) -> Retrieval:
+    """Search ``query``; rank evidence sentences for ``focus`` (the question itself, when the
+    query was expanded from a conversation); ``latest`` puts the newest relevant stories first."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     qvec = index.embedder.embed_query(query)
+    fvec = qvec if not focus or focus == query else index.embedder.embed_query(focus)
     timings["embed_query"] = time.perf_counter() - t0
     mask = scope_mask(index, filters)
     in_scope = len(index.articles) if mask is None else len({index.chunk_rows[i]["article_id"] for i in np.flatnonzero(mask)})
@@ -85,15 +89,18 @@ def retrieve(index: Index, query: str, filters: Filters, settings: Settings) -> 
     sparse = index.sparse(terms(query), settings.candidates, mask) if in_scope else []
     timings["sparse"] = time.perf_counter() - t2
     hits = fuse(index, dense, sparse, settings)
+    if latest:
+        hits = newest_first(hits)
     t3 = time.perf_counter()
-    evidence = rank_sentences(index, query, qvec, hits[:EVIDENCE_HITS])
+    evidence = rank_sentences(index, focus or query, fvec, hits[:EVIDENCE_HITS], context=query)
     timings["evidence"] = time.perf_counter() - t3
     timings["retrieve"] = time.perf_counter() - t0
     return Retrieval(query, filters, tuple(hits), tuple(evidence), in_scope, timings)
 
 
 def fuse(index: Index, dense: list[tuple[str, float]], sparse: list[tuple[str, float]], settings: Settings) -> list[Hit]:
-    """Weighted reciprocal-rank fusion, then one hit (its best chunk) per story group."""
+    """Weighted reciprocal-rank fusion, then one hit per story: syndicated copies collapse into
+    the original's best chunk when the original is among the candidates, else the best copy's."""
     scores: dict[str, float] = {}
     dense_rank = {cid: r for r, (cid, _) in enumerate(dense, start=1)}
     sparse_rank = {cid: r for r, (cid, _) in enumerate(sparse, start=1)}
@@ -101,46 +108,64 @@ def fuse(index: Index, dense: list[tuple[str, float]], sparse: list[tuple[str, f
         scores[cid] = scores.get(cid, 0.0) + settings.dense_weight / (settings.rrf_k + r)
     for cid, r in sparse_rank.items():
         scores[cid] = scores.get(cid, 0.0) + settings.sparse_weight / (settings.rrf_k + r)
+    ranked = sorted(scores, key=lambda c: (-scores[c], c))
+    best_of_article: dict[str, str] = {}
+    for cid in ranked:
+        best_of_article.setdefault(index.chunk_rows[index.chunk_position[cid]]["article_id"], cid)
     hits: list[Hit] = []
-    seen_groups: set[str] = set()
-    for cid in sorted(scores, key=lambda c: (-scores[c], c)):
-        row = index.chunk_rows[index.chunk_position[cid]]
-        if row["group"] in seen_groups:
+    seen: set[str] = set()
+    for cid in ranked:
+        article_id = index.chunk_rows[index.chunk_position[cid]]["article_id"]
+        story = index.groups.key(article_id)
+        if story in seen:
             continue
-        seen_groups.add(row["group"])
-        chunk = index.chunk(cid)
-        hits.append(Hit(chunk, index.articles[chunk.article_id], scores[cid], dense_rank.get(cid), sparse_rank.get(cid)))
+        seen.add(story)
+        members = index.groups.members.get(story, [article_id])
+        chosen = best_of_article.get(members[0], cid)  # the original, when it was found at all
+        chunk = index.chunk(chosen)
+        article = index.articles[chunk.article_id]
+        also = tuple(dict.fromkeys(
+            index.articles[m].publisher or index.articles[m].title for m in members if m != article.id
+        ))
+        hits.append(Hit(chunk, article, scores[cid], dense_rank.get(chosen), sparse_rank.get(chosen), also))
         if len(hits) >= settings.top_k:
             break
     return hits
 
 
-def rank_sentences(index: Index, query: str, qvec: np.ndarray, hits: list[Hit]) -> list[Evidence]:
-    """Sentences of the best hits, scored by meaning (cosine to the question) and by the share of
-    the question's rarer words they contain."""
-    spans: list[tuple[Hit, int, int]] = []
-    for hit in hits:
-        base = hit.chunk.start
-        for s in sentence_spans(hit.chunk.text):
-            if s.end - s.start >= 20:
-                spans.append((hit, base + s.start, base + s.end))
-    if not spans:
-        return []
-    texts = [h.article.body[s:e] for h, s, e in spans]
-    vectors = index.embedder.embed_batch(texts)
-    cosines = vectors @ qvec
+def newest_first(hits: list[Hit], keep: float = 0.5) -> list[Hit]:
+    """Among the stories scoring at least ``keep`` of the best, the newest first (undated last)."""
+    if not hits:
+        return hits
+    floor = hits[0].score * keep
+    strong = [h for h in hits if h.score >= floor]
+    strong.sort(key=lambda h: -(h.article.date_key or 0))
+    return strong + [h for h in hits if h.score < floor]
+
+
+def rank_sentences(
+    index: Index, query: str, qvec: np.ndarray, hits: list[Hit], context: str | None = None
+) -> list[Evidence]:
+    """Sentences of the best hits, scored by meaning — cosine between the question and the
+    sentence's contextual vector stored at index time — and by the share of the question's
+    rarer words they contain (words only in the conversation ``context`` count half)."""
     qterms = set(terms(query))
     weights = {t: index.idf(t) for t in qterms}
+    for t in set(terms(context or "")) - qterms:
+        weights[t] = 0.5 * index.idf(t)
+    qterms = set(weights)
     total = sum(weights.values()) or 1.0
     out: list[Evidence] = []
-    for (hit, s, e), text, cos in zip(spans, texts, cosines, strict=True):
-        present = set(terms(text)) & qterms
-        coverage = sum(weights[t] for t in present) / total
-        score = 0.7 * float(cos) + 0.3 * coverage
-        out.append(Evidence(hit.article.id, s, e, text, score))
+    for hit in hits:
+        rows, vectors = index.sentences(hit.chunk.id)
+        if not len(rows):
+            continue
+        cosines = np.asarray(vectors, dtype=np.float32) @ qvec
+        body = hit.article.body
+        for (_, s, e), cos in zip(rows, cosines, strict=True):
+            text = body[s:e]
+            present = set(terms(text)) & qterms
+            coverage = sum(weights[t] for t in present) / total
+            out.append(Evidence(hit.article.id, int(s), int(e), text, 0.7 * float(cos) + 0.3 * coverage))
     out.sort(key=lambda ev: -ev.score)
     return out
-
-
-
-

@@ -323,6 +323,7 @@ def _article(
         url=url if url and re.match(r"^https?://", url, re.I) else None,
         origin=str(path),
         line=line,
+        credit=credit.publisher if credit else None,
     )
 
 

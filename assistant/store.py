@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from .dedupe import StoryGroups
 from .embedding import Embedder
 from .errors import IndexDamagedError, IndexLockedError, IndexMismatchError, IndexMissingError, NewsdeskError
 from .lexical import terms
@@ -63,6 +64,8 @@ class Manifest:
     build_seconds: float
     embed_seconds: float
     report: dict[str, Any] = field(default_factory=dict)
+    sentences: int = 0
+    syndicated_groups: int = 0
     format: int = MANIFEST_VERSION
 
     @classmethod
@@ -195,13 +198,12 @@ def article_from_json(data: dict[str, Any]) -> Article:
     return Article(**{**data, "published": date.fromisoformat(published) if published else None})
 
 
-def chunk_metadata(article: Article, chunk: Chunk, group: str) -> dict[str, Any]:
+def chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "article_id": article.id,
         "ordinal": chunk.ordinal,
         "start": chunk.start,
         "end": chunk.end,
-        "group": group,
         "publisher": article.publisher or "",
         "author": article.author or "",
     }
@@ -234,14 +236,25 @@ class GenerationWriter:
         self._articles = (self.dir / "articles.jsonl").open("w", encoding="utf-8")
         self._chunks = (self.dir / "chunks.jsonl").open("w", encoding="utf-8")
         self._terms = (self.dir / "bm25-terms.jsonl").open("w", encoding="utf-8")
+        self._sentence_vectors = (self.dir / "sentences.f16").open("wb")
+        self._sentence_rows = (self.dir / "sentences.i32").open("wb")
+        self.chunks_written = 0
+        self.sentences_written = 0
 
     def add_article(self, article: Article) -> None:
         self._articles.write(json.dumps(article_to_json(article), ensure_ascii=False) + "\n")
 
     def add_chunks(
-        self, chunks: Sequence[Chunk], metadatas: Sequence[dict[str, Any]], vectors: np.ndarray, lexical: Sequence[str]
+        self,
+        chunks: Sequence[Chunk],
+        metadatas: Sequence[dict[str, Any]],
+        vectors: np.ndarray,
+        lexical: Sequence[str],
+        sentences: Sequence[Sequence[tuple[int, int]]],
+        sentence_vectors: Sequence[np.ndarray],
     ) -> None:
-        """Store chunks with their vectors; ``lexical`` is the text BM25 indexes for each chunk."""
+        """Store chunks with their vectors; ``lexical`` is the text BM25 indexes for each chunk;
+        ``sentences`` are each chunk's sentence spans (body offsets) with their vectors."""
         for i in range(0, len(chunks), CHROMA_MAX_BATCH):
             part = slice(i, i + CHROMA_MAX_BATCH)
             self.collection.upsert(
@@ -250,20 +263,32 @@ class GenerationWriter:
                 documents=[c.text for c in chunks[part]],
                 metadatas=list(metadatas[part]),
             )
-        for c, m in zip(chunks, metadatas, strict=True):
-            row = {"id": c.id, "article_id": c.article_id, "ordinal": c.ordinal, "start": c.start, "end": c.end, "group": m["group"]}
+        for c, spans, svecs in zip(chunks, sentences, sentence_vectors, strict=True):
+            first = self.sentences_written
+            rows = np.array([(self.chunks_written, s, e) for s, e in spans], dtype=np.int32).reshape(-1, 3)
+            self._sentence_rows.write(rows.tobytes())
+            self._sentence_vectors.write(np.asarray(svecs, dtype=np.float16).reshape(-1, self.embedder.dimension).tobytes())
+            self.sentences_written += len(spans)
+            row = {"id": c.id, "article_id": c.article_id, "ordinal": c.ordinal, "start": c.start, "end": c.end,
+                   "s0": first, "s1": self.sentences_written}
             self._chunks.write(json.dumps(row, ensure_ascii=False) + "\n")
+            self.chunks_written += 1
         for text in lexical:
             self._terms.write(json.dumps(terms(text)) + "\n")
 
-    def finish(self, manifest: Manifest) -> None:
+    def finish(self, manifest: Manifest, groups: StoryGroups) -> None:
         """Flush everything; the manifest is written last and marks the generation complete."""
-        for fh in (self._articles, self._chunks, self._terms):
+        groups.save(self.dir / "groups.json")
+        for fh in self._files:
             fh.flush()
             os.fsync(fh.fileno())
             fh.close()
         self._build_bm25()
         _write_atomic(self.dir / "manifest.json", json.dumps(asdict(manifest), indent=2, ensure_ascii=False))
+
+    @property
+    def _files(self) -> tuple[Any, ...]:
+        return (self._articles, self._chunks, self._terms, self._sentence_vectors, self._sentence_rows)
 
     def _build_bm25(self) -> None:
         import bm25s
@@ -282,7 +307,7 @@ class GenerationWriter:
         prune_generations(self.paths)
 
     def abandon(self) -> None:
-        for fh in (self._articles, self._chunks, self._terms):
+        for fh in self._files:
             if not fh.closed:
                 fh.close()
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -332,6 +357,15 @@ class Index:
         with (directory / "chunks.jsonl").open(encoding="utf-8") as fh:
             self.chunk_rows = [json.loads(line) for line in fh]
         self.chunk_position = {row["id"]: i for i, row in enumerate(self.chunk_rows)}
+        self.groups = StoryGroups.load(directory / "groups.json")
+        self.sentence_rows = np.fromfile(directory / "sentences.i32", dtype=np.int32).reshape(-1, 3)
+        self.sentence_vectors = (
+            np.memmap(directory / "sentences.f16", dtype=np.float16, mode="r", shape=(manifest.sentences, manifest.dimension))
+            if manifest.sentences
+            else np.zeros((0, manifest.dimension), dtype=np.float16)
+        )
+        if len(self.sentence_rows) != manifest.sentences:
+            raise IndexDamagedError(f"The index generation {directory.name} has a damaged sentence table.")
         self.bm25 = _load_bm25(directory / "bm25") if self.chunk_rows else None
         client = chroma_client(directory / "chroma")
         self.collection = client.get_collection(COLLECTION, embedding_function=embedding_function(embedder))
@@ -363,6 +397,11 @@ class Index:
         df = int(indptr[tid + 1] - indptr[tid])
         n = len(self.chunk_rows)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def sentences(self, chunk_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """(rows of (chunk position, start, end), vectors) of a chunk's sentences."""
+        row = self.chunk_rows[self.chunk_position[chunk_id]]
+        return self.sentence_rows[row["s0"] : row["s1"]], self.sentence_vectors[row["s0"] : row["s1"]]
 
     def chunk(self, chunk_id: str) -> Chunk:
         row = self.chunk_rows[self.chunk_position[chunk_id]]

@@ -231,14 +231,12 @@ class Chat:
         data = evt._data if isinstance(getattr(evt, "_data", None), dict) else {}
         return str(data.get("question") or "")[:MAX_QUESTION_CHARS]
 
-    def scope(self, publishers: list[str], since: str, until: str) -> tuple[Any, ...]:
-        """The filters line above the question box and the filter panel's label."""
+    def scope(self, publishers: list[str], since: str, until: str) -> str:
+        """The line above the question box that says what the next question will search."""
         try:
-            filters = parse_filters(publishers, since, until)
+            return render_filters_line(parse_filters(publishers, since, until))
         except FilterError as exc:
-            return render_filters_line(None, str(exc)), gr.update(label="Filters · check the dates")
-        label = "Filters · whole archive" if filters.empty else "Filters · on"
-        return render_filters_line(filters), gr.update(label=label)
+            return render_filters_line(None, str(exc))
 
     def ask_api(
         self, question: str, history: list[str] | None = None, publishers: list[str] | None = None, since: str = "", until: str = ""
@@ -376,7 +374,7 @@ def _layout() -> Page:
                                      autofocus=True, max_length=MAX_QUESTION_CHARS, elem_id="nd-question", container=False)
                     ask = gr.Button("Ask", variant="primary", scale=1, min_width=72, elem_id="nd-ask")
                     stop = gr.Button("Stop", variant="stop", scale=1, min_width=72, visible=False, elem_id="nd-stop")
-            with gr.Accordion("Filters · whole archive", open=False, elem_id="nd-filters") as filters:
+            with gr.Accordion("Filters: publishers and dates", open=False, elem_id="nd-filters") as filters:
                 publishers = gr.Dropdown(label="Publishers", choices=[], value=[], multiselect=True, elem_id="nd-publishers",
                                          info="Only these publishers' articles are searched.")
                 with gr.Row():
@@ -402,24 +400,30 @@ def build_app(newsdesk: Newsdesk, settings: Settings, *, stream: AnswerStream | 
 
 
 def _wire(p: Page, chat: Chat, demo: gr.Blocks) -> None:
-    private: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
+    """Every page event is private (not in the API, not callable by API clients); only ``ask`` is public."""
+
+    def private(name: str, queue: bool = False) -> dict[str, Any]:
+        """Quick handlers skip the queue (it adds latency); answering is queued and limited."""
+        return {"api_visibility": "private", "show_progress": "hidden", "api_name": f"page_{name}", "queue": queue}
+
     filters_in = [p.publishers, p.since, p.until]
-    ask_out = [p.box, p.transcript, p.turns, p.examples, p.ask, p.stop]
-    answering = {**private, "concurrency_limit": ASK_CONCURRENCY, "concurrency_id": "answering"}
-    submitted = p.box.submit(chat.ask, [p.box, p.turns, *filters_in], ask_out, **answering)
-    clicked = p.ask.click(chat.ask, [p.box, p.turns, *filters_in], ask_out, **answering)
-    example = p.examples.click(chat.pick_example, None, p.box, **private).then(
-        chat.ask, [p.box, p.turns, *filters_in], ask_out, **answering
+    ask_in, ask_out = [p.box, p.turns, *filters_in], [p.box, p.transcript, p.turns, p.examples, p.ask, p.stop]
+    limit: dict[str, Any] = {"concurrency_limit": ASK_CONCURRENCY, "concurrency_id": "answering"}
+    submitted = p.box.submit(chat.ask, ask_in, ask_out, **private("submit", queue=True), **limit)
+    clicked = p.ask.click(chat.ask, ask_in, ask_out, **private("ask", queue=True), **limit)
+    example = p.examples.click(chat.pick_example, None, p.box, **private("example")).then(
+        chat.ask, ask_in, ask_out, **private("example_ask", queue=True), **limit
     )
     running = [submitted, clicked, example]
-    p.stop.click(chat.stop, p.turns, [p.transcript, p.turns, p.ask, p.stop], cancels=running, **private)
-    p.clear.click(chat.clear, None, [p.transcript, p.turns, p.reader, p.examples, p.ask, p.stop], cancels=running, **private)
-    p.transcript.click(chat.open_source, p.turns, p.reader, **private)
-    p.reader.click(chat.open_source, p.turns, p.reader, **private)
-    gr.on([p.publishers.change, p.since.change, p.until.change], chat.scope, filters_in, [p.scope_line, p.filters],
-          trigger_mode="always_last", **private)
-    p.clear_filters.click(lambda: ([], "", ""), None, filters_in, **private)
-    demo.load(chat.page, None, [p.header, p.reader, p.transcript, p.examples, p.publishers, p.box, p.ask], **private)
+    p.stop.click(chat.stop, p.turns, [p.transcript, p.turns, p.ask, p.stop], cancels=running, **private("stop"))
+    p.clear.click(chat.clear, None, [p.transcript, p.turns, p.reader, p.examples, p.ask, p.stop], cancels=running,
+                  **private("clear"))
+    p.transcript.click(chat.open_source, p.turns, p.reader, **private("open_source"))
+    p.reader.click(chat.open_source, p.turns, p.reader, **private("reader"))
+    gr.on([p.publishers.change, p.since.change, p.until.change], chat.scope, filters_in, p.scope_line,
+          trigger_mode="always_last", **private("scope"))
+    p.clear_filters.click(None, None, filters_in, js="() => [[], '', '']", **private("clear_filters"))
+    demo.load(chat.page, None, [p.header, p.reader, p.transcript, p.examples, p.publishers, p.box, p.ask], **private("load"))
 
 
 # ---- serving ----------------------------------------------------------------------------------
