@@ -73,7 +73,7 @@ def select_evidence(retrieval: Retrieval, limit: int) -> list[Evidence]:
 def answerable(question: str, retrieval: Retrieval, settings: Settings) -> bool:
     """Is the evidence strong enough to answer? The best sentence must score above the calibrated
     threshold, and a question asking for a number or a date needs one in its best sentences."""
-    if not retrieval.evidence or retrieval.evidence[0].score < settings.min_evidence_score:
+    if not retrieval.evidence or retrieval.confidence < settings.min_evidence_score:
         return False
     top = retrieval.evidence[:TYPE_CHECK_SENTENCES]
     if _ASKS_NUMBER.search(question):

@@ -170,7 +170,8 @@ def render_markdown(data: dict[str, Any]) -> str:
     lines = [
         f"# Evaluation: {Path(cfg['questions']).name}",
         "",
-        f"- Run: {cfg['started_at']}, {len(data['questions'])} questions, k = {k}, {cfg['seconds']:.1f} s",
+        f"- Run: {cfg['started_at']}, {len(data['questions'])} questions, k = {k}, {cfg['seconds']:.1f} s; "
+        f"code {cfg.get('code') or 'unknown'}",
         f"- Index: {m['articles']} articles, {m['chunks']} chunks, built in {m['build_seconds']} s "
         f"(embedding {m['embed_seconds']} s); {m['model_id']}, {m['chunk_tokens']}-token chunks; `{cfg['index_dir']}`",
         f"- Archive: {', '.join(cfg['archive']) or '(the configured index)'}",

@@ -553,11 +553,27 @@ def run_eval(
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "seconds": round(time.time() - started, 3),
         "newsdesk_version": metadata.version("newsdesk"),
+        "code": code_version(),
     }
     return EvalRun(
         config, settings_to_json(settings), asdict(index.manifest), tuple(results),
         summarize([(r.question, r.metrics) for r in results]), k,
     )
+
+
+def code_version() -> str | None:
+    """The git commit of the code under evaluation, with ``+dirty`` for uncommitted changes (None outside git)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if commit.returncode != 0:
+        return None
+    return commit.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
 def settings_to_json(settings: Settings) -> dict[str, Any]:

@@ -24,6 +24,7 @@ class Retrieval:
     hits: tuple[Hit, ...]
     evidence: tuple[Evidence, ...]
     in_scope: int  # articles the filters left searchable
+    confidence: float  # best evidence score against the whole searched query (for abstention)
     timings: dict[str, float] = field(default_factory=dict, compare=False)
 
 
@@ -93,17 +94,19 @@ def retrieve(
         hits = newest_first(hits)
     t3 = time.perf_counter()
     evidence = rank_sentences(index, focus or query, fvec, hits[:EVIDENCE_HITS], context=query)
+    whole = evidence if fvec is qvec else rank_sentences(index, query, qvec, hits[:EVIDENCE_HITS])
+    confidence = whole[0].score if whole else 0.0
     timings["evidence"] = time.perf_counter() - t3
     timings["retrieve"] = time.perf_counter() - t0
-    return Retrieval(query, filters, tuple(hits), tuple(evidence), in_scope, timings)
+    return Retrieval(query, filters, tuple(hits), tuple(evidence), in_scope, confidence, timings)
 
 
 def fuse(index: Index, dense: list[tuple[str, float]], sparse: list[tuple[str, float]], settings: Settings) -> list[Hit]:
     """Weighted reciprocal-rank fusion, then one hit per story: syndicated copies collapse into
     the original's best chunk when the original is among the candidates, else the best copy's."""
     scores: dict[str, float] = {}
-    dense_rank = {cid: r for r, (cid, _) in enumerate(dense, start=1)}
-    sparse_rank = {cid: r for r, (cid, _) in enumerate(sparse, start=1)}
+    dense_rank = {cid: r for r, (cid, _) in enumerate(dense, start=1)} if settings.dense_weight > 0 else {}
+    sparse_rank = {cid: r for r, (cid, _) in enumerate(sparse, start=1)} if settings.sparse_weight > 0 else {}
     for cid, r in dense_rank.items():
         scores[cid] = scores.get(cid, 0.0) + settings.dense_weight / (settings.rrf_k + r)
     for cid, r in sparse_rank.items():
