@@ -57,6 +57,24 @@ def index_rebuild(
     print_build_report(out, report, settings)
 
 
+@index_app.command("update")
+def index_update(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders with new or changed articles.")],
+    prune: Annotated[bool, typer.Option("--prune", help="Remove articles whose source file is gone or no longer has them.")] = False,
+    index_dir: IndexDir = None,
+    model: Model = None,
+) -> None:
+    """Add new and re-index changed articles without re-encoding unchanged ones."""
+    from .indexing import update
+    from .progress import RichProgress
+    from .reporting import print_build_report
+
+    settings = _settings(index_dir=index_dir, embed_model=model)
+    with RichProgress(err) as progress:
+        report = update(paths, settings, prune=prune, progress=progress)
+    print_build_report(out, report, settings)
+
+
 @index_app.command("status")
 def index_status(index_dir: IndexDir = None, model: Model = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show what the live index holds."""

@@ -151,14 +151,21 @@ def print_comparison(console: Console, a_path: Path, b_path: Path) -> None:
 
 @contextmanager
 def eval_progress(console: Console) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar for ``run_eval``: yields the callback it reports to."""
+    """A progress bar for ``run_eval``: yields the callback it reports to. Until the first question
+    it shows the index being built or opened; the clock restarts when the questions start."""
     progress = Progress(
-        TextColumn("asking questions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
         console=console,
     )
-    task = progress.add_task("questions", total=None)
+    task = progress.add_task("preparing the index", total=None)
+
+    def report(done: int, total: int) -> None:
+        if done == 0:
+            progress.reset(task, total=total, description="asking questions")
+        progress.update(task, completed=done, total=total)
+
     with progress:
-        yield lambda done, total: progress.update(task, completed=done, total=total)
+        yield report
 
 
 # ---- report.md ------------------------------------------------------------------------------

@@ -400,14 +400,6 @@ def mean(values: Sequence[float | None]) -> float | None:
 # ---- metrics of one question ----------------------------------------------------------------
 
 
-def metric_names(k: int) -> tuple[str, ...]:
-    cutoffs = sorted({1, 5, k})
-    return (
-        *(f"hit@{c}" for c in cutoffs), f"mrr@{k}", f"all_gold@{k}", f"quote_hit@{k}",
-        "verification", "citation_precision", "evidence_recall", "answer_contained", "abstention", "false_abstention",
-    )
-
-
 def retrieval_metrics(q: Question, retrieved: Sequence[str], chunks: Sequence[Span], k: int) -> Metrics:
     """Article- and quote-level retrieval metrics; None for a null question (nothing to find)."""
     gold = q.gold_articles
@@ -510,6 +502,8 @@ class EvalRun:
 def ask_all(newsdesk: Newsdesk, questions: Sequence[Question], k: int, progress: Progress | None = None) -> list[QuestionResult]:
     """Each question through ``Newsdesk.ask`` (history included), as the CLI and the chat ask it."""
     results: list[QuestionResult] = []
+    if progress:
+        progress(0, len(questions))
     for done, q in enumerate(questions, start=1):
         answer = newsdesk.ask(q.question, history=q.history, filters=Filters())
         index = newsdesk.index

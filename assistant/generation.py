@@ -35,7 +35,7 @@ from typing import Any
 import jinja2
 from jinja2 import meta
 
-from .answering import NOT_FOUND, abstain, compose, coverage_statement, source_for
+from .answering import NOT_FOUND, abstain, answerable, compose, coverage_statement, source_for
 from .config import Settings
 from .errors import ConfigError
 from .quotes import QuoteCheck, fold, verify
@@ -475,9 +475,8 @@ def llm_answer(
     output) while the writer streams. On endpoint failure or timeout the offline answer is shown.
     """
     query = retrieval.query if searched_query is None else searched_query
-    best = retrieval.evidence[0].score if retrieval.evidence else 0.0
     passages = select_passages(retrieval, max_sources)
-    if not passages or best < settings.min_evidence_score:
+    if not passages or not answerable(question, retrieval, settings):  # the offline answer's rule
         return abstain(question, index, retrieval, query)
     system, user = answer_prompts(question, passages, min(MAX_QUOTES, settings.evidence_sentences))
     started = time.perf_counter()

@@ -222,7 +222,7 @@ def disclosure(answer: Answer) -> str:
         rows.append(("Coverage", esc(answer.coverage)))
     total = answer.timings.get("total")
     if total is not None:
-        rows.append(("Time", f"{total:.1f} s"))
+        rows.append(("Time", f"{total:.2f} s" if total < 1 else f"{total:.1f} s"))
     body = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
     rewritten = answer.searched_query.strip() != answer.question.strip()
     summary = "How this was searched" + (" (question rewritten)" if rewritten else "")
@@ -262,12 +262,12 @@ def render_article(article: Article, span: tuple[int, int] | None, source: Sourc
     number = f'<span class="nd-num">{source.number}</span>' if source else ""
     hint = "The quoted passage is highlighted." if span else "Opened from the nearest articles; nothing is quoted from it."
     return (
-        f'<article class="nd-reader nd-article" aria-labelledby="nd-article-title">'
+        f'<article class="nd-reader nd-article" aria-labelledby="nd-article-title"><div class="nd-article-head">'
         f'<div class="nd-reader-bar">{number}<span class="nd-reader-kicker">Source article</span>'
         '<button type="button" class="nd-close" data-action="close">Close</button></div>'
         f'<h2 id="nd-article-title" tabindex="-1">{esc(article.title or "(untitled)")}</h2>'
         f'<p class="nd-meta">{" · ".join(meta)}</p>{_also(source.also_published_by if source else ())}'
-        f'<p class="nd-hint">{hint}</p><div class="nd-body">{text}</div></article>'
+        f'<p class="nd-hint">{hint}</p></div><div class="nd-body">{text}</div></article>'
     )
 
 
@@ -377,14 +377,14 @@ def render_filters_line(filters: Filters | None, error: str = "") -> str:
 # ---- the stylesheet (Gradio's theme variables, so light and dark both work) ----------------------
 
 CSS = """
-:root {
+.gradio-container {
   --nd-serif: "Iowan Old Style", "Palatino Linotype", Palatino, Georgia, "Times New Roman", serif;
   --nd-accent: var(--primary-600); --nd-accent-soft: var(--primary-50); --nd-muted: var(--body-text-color-subdued);
   --nd-line: var(--border-color-primary); --nd-card: var(--background-fill-primary); --nd-page: var(--background-fill-secondary);
   --nd-mark: #fde68a; --nd-mark-text: #1c1917; --nd-warn: #b45309; --nd-warn-bg: #fffbeb; --nd-warn-line: #f59e0b;
   --nd-q: var(--primary-50); --nd-q-text: var(--primary-900);
 }
-.dark {
+.dark .gradio-container {
   --nd-accent: var(--primary-300); --nd-accent-soft: rgba(99, 102, 241, 0.16);
   --nd-mark: #facc15; --nd-mark-text: #111827; --nd-warn: #fbbf24; --nd-warn-bg: rgba(245, 158, 11, 0.12); --nd-warn-line: #b45309;
   --nd-q: rgba(99, 102, 241, 0.18); --nd-q-text: var(--neutral-100);
@@ -476,11 +476,14 @@ button:focus-visible, a:focus-visible, summary:focus-visible, [tabindex]:focus-v
   border-top: 1px solid var(--nd-line); }
 #nd-composer { align-items: stretch; gap: 8px; }
 #nd-composer textarea { font-size: 16px !important; }
-#nd-clear { align-self: flex-start; }
+#nd-clear, #nd-clear-filters { align-self: flex-start; width: fit-content !important; min-width: 0 !important; flex: none !important;
+  padding: 4px 14px !important; }
 
 .nd-reader { background: var(--nd-card); border: 1px solid var(--nd-line); border-radius: 14px; padding: 16px 20px 20px; color: var(--body-text-color);
   max-height: calc(100vh - 40px); overflow: auto; box-sizing: border-box; }
 .nd-reader-bar { display: flex; align-items: center; gap: 8px; margin-bottom: 8px; }
+.nd-article-head { position: sticky; top: -16px; z-index: 1; background: var(--nd-card); margin: -16px -20px 0; padding: 16px 20px 2px;
+  border-bottom: 1px solid var(--nd-line); }
 .nd-reader-kicker { font-size: 12px; font-weight: 700; text-transform: uppercase; letter-spacing: .06em; color: var(--nd-muted); }
 .nd-reader-bar .nd-close { margin-left: auto; }
 .nd-article h2 { font-family: var(--nd-serif); font-size: 24px; line-height: 1.25; margin: 4px 0 8px; overflow-wrap: anywhere; }
@@ -489,7 +492,7 @@ button:focus-visible, a:focus-visible, summary:focus-visible, [tabindex]:focus-v
 .nd-meta strong { color: var(--body-text-color); }
 .nd-hint { margin: 8px 0; font-size: 13px; color: var(--nd-muted); }
 .nd-body { font-family: var(--nd-serif); font-size: 17px; line-height: 1.7; white-space: pre-line; overflow-wrap: anywhere; max-width: 70ch;
-  border-top: 1px solid var(--nd-line); padding-top: 12px; }
+  padding-top: 14px; }
 .nd-body p { margin: 0 0 1em; }
 .nd-mark { background: var(--nd-mark); color: var(--nd-mark-text); border-radius: 3px; padding: 1px 2px; box-decoration-break: clone;
   -webkit-box-decoration-break: clone; scroll-margin: 80px; }
@@ -509,9 +512,14 @@ button:focus-visible, a:focus-visible, summary:focus-visible, [tabindex]:focus-v
 @media (max-width: 760px) {
   #nd-side { position: static; }
   .nd-reader { max-height: none; padding: 14px; }
+  .nd-article-head { position: static; margin: -14px -14px 0; padding: 14px 14px 2px; }
   .nd-q { max-width: 95%; }
   .nd-header h1 { font-size: 22px; }
   .nd-stats { grid-template-columns: repeat(3, minmax(0, 1fr)); }
   .nd-body { font-size: 16px; }
+  .nd-header-right { width: 100%; justify-content: space-between; }
+  .nd-summary { border: 0; padding: 0; background: none; }
+  .nd-welcome { padding-top: 8px; }
+  .nd-welcome-title { font-size: 24px; }
 }
 """

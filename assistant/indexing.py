@@ -9,14 +9,16 @@ from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
+
 from .chunking import Span, chunk_article, embed_text, fit_spans, sentence_spans
 from .config import Settings
 from .dedupe import StoryGrouper
 from .embedding import Embedder, make_embedder
-from .errors import BadInputError
+from .errors import BadInputError, IndexMismatchError, NewsdeskError
 from .records import Article, Chunk
 from .sources import Limits, Problem, iter_files, read_file
-from .store import GenerationWriter, IndexPaths, Manifest, chunk_metadata, writer_lock
+from .store import GenerationWriter, Index, IndexPaths, Manifest, chunk_metadata, open_index, writer_lock
 
 
 class EmptyArchiveError(BadInputError):
@@ -39,6 +41,9 @@ class BuildReport:
     seconds: float = 0.0
     embed_seconds: float = 0.0
     generation: str = ""
+    reused: int = 0  # articles whose vectors came from the previous generation
+    embedded: int = 0  # chunks encoded in this run
+    removed: list[str] = field(default_factory=list)  # articles pruned by an update
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -48,6 +53,9 @@ class BuildReport:
             "duplicates": [str(p) for p in self.duplicates],
             "rejected": [str(p) for p in self.rejected],
             "notices": [str(p) for p in self.notices],
+            "reused_articles": self.reused,
+            "embedded_chunks": self.embedded,
+            "removed": self.removed,
             "seconds": round(self.seconds, 3),
             "embed_seconds": round(self.embed_seconds, 3),
         }
@@ -56,33 +64,101 @@ class BuildReport:
 def rebuild(
     sources: Sequence[Path], settings: Settings, embedder: Embedder | None = None, progress: Progress | None = None
 ) -> BuildReport:
-    """Build a new generation from ``sources`` and make it live only when it is complete."""
+    """Build a new generation from ``sources`` and make it live only when it is complete.
+
+    Vectors of articles whose text is unchanged since the live generation (same model and chunker)
+    are reused rather than re-encoded; the Chroma collection itself is written afresh, so a
+    rebuild also repairs a damaged index.
+    """
     embedder = embedder or make_embedder(settings)
     paths = IndexPaths(settings.index_dir)
     with writer_lock(paths):
-        started = time.perf_counter()
+        previous = _previous(settings, embedder)
         writer = GenerationWriter(paths, embedder)
-        try:
-            builder = _Builder(writer, embedder, settings, progress)
-            report = builder.run(sources)
-            if report.articles == 0:
-                raise EmptyArchiveError(
-                    "No articles were found in " + ", ".join(str(s) for s in sources) + "; the index was not changed."
-                    + (f" First problem: {report.rejected[0]}" if report.rejected else "")
-                )
-            report.seconds = time.perf_counter() - started
-            report.generation = writer.name
-            groups = builder.grouper.groups()
-            writer.finish(builder.manifest(report, sources, len(groups.members)), groups)
-            writer.publish()
-        except BaseException:
-            writer.abandon()
-            raise
+        return _build(writer, _Builder(writer, embedder, settings, progress, previous), sources, lambda b: b.run(sources))
+
+
+def update(
+    sources: Sequence[Path],
+    settings: Settings,
+    embedder: Embedder | None = None,
+    prune: bool = False,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Add new and re-index changed articles from ``sources`` into a new generation that starts from
+    the live one; with ``prune``, drop articles whose source file is gone, or was re-read here without
+    them. Unchanged articles are neither re-encoded nor re-written to Chroma."""
+    embedder = embedder or make_embedder(settings)
+    paths = IndexPaths(settings.index_dir)
+    with writer_lock(paths):
+        previous = open_index(settings.index_dir, embedder)
+        if not _compatible(previous, settings, embedder):
+            raise IndexMismatchError(
+                "The live index was built with other model or chunker settings; run `newsdesk index rebuild` instead."
+            )
+        writer = GenerationWriter(paths, embedder, base=previous.dir)
+        builder = _Builder(writer, embedder, settings, progress, previous)
+        all_sources = list(dict.fromkeys([*map(Path, previous.manifest.sources), *sources]))
+        return _build(writer, builder, all_sources, lambda b: b.run_update(sources, prune))
+
+
+def _previous(settings: Settings, embedder: Embedder) -> Index | None:
+    """The live generation, when its vectors can be reused by a build with these settings."""
+    try:
+        index = open_index(settings.index_dir, embedder)
+    except NewsdeskError:
+        return None
+    return index if _compatible(index, settings, embedder) else None
+
+
+def _compatible(index: Index, settings: Settings, embedder: Embedder) -> bool:
+    m = index.manifest
+    return (m.model_id, m.dimension, m.backend, m.chunk_tokens, m.chunk_overlap_sentences) == (
+        embedder.model_id, embedder.dimension, embedder.backend, settings.chunk_tokens, settings.chunk_overlap_sentences
+    )
+
+
+def _build(
+    writer: GenerationWriter, builder: _Builder, sources: Sequence[Path], work: Callable[[_Builder], BuildReport]
+) -> BuildReport:
+    """Run ``work``, then finish and publish the generation — or remove it if anything failed."""
+    started = time.perf_counter()
+    try:
+        report = work(builder)
+        if report.articles == 0:
+            raise EmptyArchiveError(
+                "No articles were found in " + ", ".join(str(s) for s in sources) + "; the index was not changed."
+                + (f" First problem: {report.rejected[0]}" if report.rejected else "")
+            )
+        report.seconds = time.perf_counter() - started
+        report.generation = writer.name
+        groups = builder.grouper.groups()
+        writer.finish(builder.manifest(report, sources, len(groups.members)), groups)
+        writer.publish()
+    except BaseException:
+        writer.abandon()
+        raise
     return report
 
 
+@dataclass(frozen=True)
+class _Pending:
+    article: Article
+    chunk: Chunk
+    spans: list[Span]
+    reused: bool  # vectors come from the previous generation
+
+
 class _Builder:
-    def __init__(self, writer: GenerationWriter, embedder: Embedder, settings: Settings, progress: Progress | None) -> None:
+    def __init__(
+        self,
+        writer: GenerationWriter,
+        embedder: Embedder,
+        settings: Settings,
+        progress: Progress | None,
+        previous: Index | None = None,
+    ) -> None:
+        self.previous = previous
         self.writer = writer
         self.embedder = embedder
         self.settings = settings
@@ -91,7 +167,7 @@ class _Builder:
         self.report = BuildReport()
         self.seen_bodies: dict[str, str] = {}  # body hash → location of the first copy
         self.seen_ids: dict[str, str] = {}  # article id → location
-        self.pending: list[tuple[Article, Chunk, list[Span]]] = []
+        self.pending: list[_Pending] = []
         self.grouper = StoryGrouper()
         self.fingerprint = hashlib.sha256()
         self.publishers: set[str] = set()
@@ -108,6 +184,35 @@ class _Builder:
             self.report.files += 1
             self._add_records(read_file(path, self.limits))
             self.progress("files", done, len(files))
+        self._flush()
+        return self.report
+
+    def run_update(self, sources: Sequence[Path], prune: bool) -> BuildReport:
+        """The previous generation's articles, replaced or joined by the records read from ``sources``."""
+        assert self.previous is not None
+        fresh: list[Article] = []
+        reread: set[str] = set()
+        for entry in iter_files(sources):
+            if isinstance(entry, Problem):
+                (self.report.rejected if entry.rejected else self.report.notices).append(entry)
+                continue
+            self.report.files += 1
+            reread.add(str(entry))
+            for record in read_file(entry, self.limits):
+                if isinstance(record, Problem):
+                    (self.report.rejected if record.rejected else self.report.notices).append(record)
+                else:
+                    fresh.append(record)
+        fresh_ids = {a.id for a in fresh}
+        for old in self.previous.articles.values():
+            if old.id in fresh_ids:
+                continue
+            if prune and (old.origin in reread or not Path(old.origin).exists()):
+                self.report.removed.append(old.id)
+                continue
+            self._add_article(old)
+        for article in fresh:
+            self._add_article(article)
         self._flush()
         return self.report
 
@@ -142,13 +247,21 @@ class _Builder:
         else:
             self.undated += 1
         self.grouper.add(article)
-        spans = fit_spans(article.body, sentence_spans(article.body), self.embedder.count_tokens, self.settings.chunk_tokens)
-        chunks = chunk_article(
-            article, self.embedder.count_tokens, self.settings.chunk_tokens, self.settings.chunk_overlap_sentences, spans
-        )
-        for c in chunks:
-            inside = [sp for sp in spans if sp.start >= c.start and sp.end <= c.end] or [Span(c.start, c.end)]
-            self.pending.append((article, c, inside))
+        old = self.previous.articles.get(article.id) if self.previous else None
+        if self.previous is not None and old is not None and old.content_hash == article.content_hash:
+            for cid in self.previous.article_chunks(article.id):
+                rows, _ = self.previous.sentences(cid)
+                spans = [Span(int(s), int(e)) for _, s, e in rows]
+                self.pending.append(_Pending(article, self.previous.chunk(cid), spans, reused=True))
+            self.report.reused += 1
+        else:
+            spans = fit_spans(article.body, sentence_spans(article.body), self.embedder.count_tokens, self.settings.chunk_tokens)
+            chunks = chunk_article(
+                article, self.embedder.count_tokens, self.settings.chunk_tokens, self.settings.chunk_overlap_sentences, spans
+            )
+            for c in chunks:
+                inside = [sp for sp in spans if sp.start >= c.start and sp.end <= c.end] or [Span(c.start, c.end)]
+                self.pending.append(_Pending(article, c, inside, reused=False))
         if len(self.pending) >= EMBED_BATCH_CHUNKS:
             self._flush()
 
@@ -156,20 +269,40 @@ class _Builder:
         if not self.pending:
             return
         started = time.perf_counter()
+        new = [p for p in self.pending if not p.reused]
         texts, local_spans = [], []
-        for a, c, spans in self.pending:
-            text = embed_text(a, c)
-            shift = len(text) - len(c.text)  # the headline comes first
+        for p in new:
+            text = embed_text(p.article, p.chunk)
+            shift = len(text) - len(p.chunk.text)  # the headline comes first
             texts.append(text)
-            local_spans.append([(sp.start - c.start + shift, sp.end - c.start + shift) for sp in spans])
-        vectors, sentence_vectors = self.embedder.embed_with_spans(texts, local_spans)
+            local_spans.append([(sp.start - p.chunk.start + shift, sp.end - p.chunk.start + shift) for sp in p.spans])
+        new_vectors, new_sentence_vectors = self.embedder.embed_with_spans(texts, local_spans)
         self.report.embed_seconds += time.perf_counter() - started
-        chunks = [c for _, c, _ in self.pending]
-        metas = [chunk_metadata(a, c) for a, c, _ in self.pending]
-        lexical = [f"{a.title}\n{a.publisher or ''}\n{c.text}" for a, c, _ in self.pending]
-        sentences = [[(sp.start, sp.end) for sp in spans] for _, _, spans in self.pending]
-        self.writer.add_chunks(chunks, metas, vectors, lexical, sentences, sentence_vectors)
-        self.report.chunks += len(chunks)
+        old = [p for p in self.pending if p.reused]
+        old_vectors = self.previous.vectors([p.chunk.id for p in old]) if (old and self.previous) else None
+        vectors, sentence_vectors = [], []
+        fresh = iter(zip(new_vectors, new_sentence_vectors, strict=True))
+        stale = iter(range(len(old)))
+        for p in self.pending:
+            if p.reused:
+                assert self.previous is not None and old_vectors is not None
+                vectors.append(old_vectors[next(stale)])
+                sentence_vectors.append(np.asarray(self.previous.sentences(p.chunk.id)[1], dtype=np.float32))
+            else:
+                v, sv = next(fresh)
+                vectors.append(v)
+                sentence_vectors.append(sv)
+        self.writer.add_chunks(
+            [p.chunk for p in self.pending],
+            [chunk_metadata(p.article, p.chunk) for p in self.pending],
+            np.asarray(vectors, dtype=np.float32),
+            [f"{p.article.title}\n{p.article.publisher or ''}\n{p.chunk.text}" for p in self.pending],
+            [[(sp.start, sp.end) for sp in p.spans] for p in self.pending],
+            sentence_vectors,
+            stored=[p.reused for p in self.pending],
+        )
+        self.report.chunks += len(self.pending)
+        self.report.embedded += len(new)
         self.progress("chunks", self.report.chunks, 0)
         self.pending = []
 

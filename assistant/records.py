@@ -32,7 +32,8 @@ class Article:
     def content_hash(self) -> str:
         """Hash of what is indexed: a changed title or body means a changed article."""
         h = hashlib.sha256()
-        for part in (self.title, self.body, self.publisher or "", self.author or ""):
+        published = self.published.isoformat() if self.published else ""
+        for part in (self.title, self.body, self.publisher or "", self.author or "", published, str(self.year or "")):
             h.update(part.encode("utf-8"))
             h.update(b"\x00")
         return h.hexdigest()[:32]

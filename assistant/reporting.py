@@ -61,6 +61,10 @@ def print_build_report(console: Console, report: BuildReport, settings: Settings
         f"[bold green]Indexed[/] {report.articles} articles ({report.chunks} chunks) from {report.files} files "
         f"in {report.seconds:.1f} s into {escape(str(settings.index_dir))}."
     )
+    if report.reused:
+        console.print(f"{report.reused} unchanged articles reused their stored vectors; {report.embedded} chunks encoded.")
+    if report.removed:
+        console.print(f"{len(report.removed)} article(s) removed: " + escape(", ".join(report.removed[:20])))
     if report.duplicates:
         console.print(f"{len(report.duplicates)} duplicate(s) stored once:")
         for p in report.duplicates:

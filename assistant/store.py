@@ -220,19 +220,30 @@ def chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
 class GenerationWriter:
     """Writes one new generation; ``publish`` makes it live. Use only under ``writer_lock``."""
 
-    def __init__(self, paths: IndexPaths, embedder: Embedder) -> None:
+    def __init__(self, paths: IndexPaths, embedder: Embedder, base: Path | None = None) -> None:
+        """A new generation; with ``base`` (an update) it starts from a copy of that generation's
+        Chroma collection, so unchanged chunks are neither re-encoded nor re-written."""
         self.paths = paths
         _remove_unfinished(paths)
-        self.name = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{os.getpid()}"
+        now = time.time_ns()
+        self.name = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now // 10**9)) + f".{now % 10**9:09d}-{os.getpid()}"
         self.dir = paths.generations / self.name
         self.dir.mkdir(parents=True)
         self.embedder = embedder
+        self.base_ids: set[str] = set()
+        self.written_ids: set[str] = set()
+        if base is not None:
+            shutil.copytree(base / "chroma", self.dir / "chroma")
         self._client = chroma_client(self.dir / "chroma")
-        self.collection = self._client.create_collection(
-            COLLECTION,
-            embedding_function=embedding_function(embedder),
-            configuration={"hnsw": {"space": "cosine"}},
-        )
+        if base is not None:
+            self.collection = self._client.get_collection(COLLECTION, embedding_function=embedding_function(embedder))
+            self.base_ids = set(self.collection.get(include=[])["ids"])
+        else:
+            self.collection = self._client.create_collection(
+                COLLECTION,
+                embedding_function=embedding_function(embedder),
+                configuration={"hnsw": {"space": "cosine"}},
+            )
         self._articles = (self.dir / "articles.jsonl").open("w", encoding="utf-8")
         self._chunks = (self.dir / "chunks.jsonl").open("w", encoding="utf-8")
         self._terms = (self.dir / "bm25-terms.jsonl").open("w", encoding="utf-8")
@@ -252,17 +263,21 @@ class GenerationWriter:
         lexical: Sequence[str],
         sentences: Sequence[Sequence[tuple[int, int]]],
         sentence_vectors: Sequence[np.ndarray],
+        stored: Sequence[bool] | None = None,
     ) -> None:
         """Store chunks with their vectors; ``lexical`` is the text BM25 indexes for each chunk;
-        ``sentences`` are each chunk's sentence spans (body offsets) with their vectors."""
-        for i in range(0, len(chunks), CHROMA_MAX_BATCH):
-            part = slice(i, i + CHROMA_MAX_BATCH)
+        ``sentences`` are each chunk's sentence spans (body offsets) with their vectors;
+        ``stored`` marks chunks already in the copied collection unchanged (not re-written)."""
+        todo = [i for i in range(len(chunks)) if not (stored and stored[i] and chunks[i].id in self.base_ids)]
+        for i in range(0, len(todo), CHROMA_MAX_BATCH):
+            part = todo[i : i + CHROMA_MAX_BATCH]
             self.collection.upsert(
-                ids=[c.id for c in chunks[part]],
+                ids=[chunks[j].id for j in part],
                 embeddings=vectors[part],
-                documents=[c.text for c in chunks[part]],
-                metadatas=list(metadatas[part]),
+                documents=[chunks[j].text for j in part],
+                metadatas=[metadatas[j] for j in part],
             )
+        self.written_ids.update(c.id for c in chunks)
         for c, spans, svecs in zip(chunks, sentences, sentence_vectors, strict=True):
             first = self.sentences_written
             rows = np.array([(self.chunks_written, s, e) for s, e in spans], dtype=np.int32).reshape(-1, 3)
@@ -279,6 +294,9 @@ class GenerationWriter:
     def finish(self, manifest: Manifest, groups: StoryGroups) -> None:
         """Flush everything; the manifest is written last and marks the generation complete."""
         groups.save(self.dir / "groups.json")
+        stale = sorted(self.base_ids - self.written_ids)  # chunks of removed or shortened articles
+        for i in range(0, len(stale), CHROMA_MAX_BATCH):
+            self.collection.delete(ids=stale[i : i + CHROMA_MAX_BATCH])
         for fh in self._files:
             fh.flush()
             os.fsync(fh.fileno())
@@ -402,6 +420,22 @@ class Index:
         """(rows of (chunk position, start, end), vectors) of a chunk's sentences."""
         row = self.chunk_rows[self.chunk_position[chunk_id]]
         return self.sentence_rows[row["s0"] : row["s1"]], self.sentence_vectors[row["s0"] : row["s1"]]
+
+    @cached_property
+    def _chunks_of(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for row in self.chunk_rows:
+            out.setdefault(row["article_id"], []).append(row["id"])
+        return out
+
+    def article_chunks(self, article_id: str) -> list[str]:
+        return self._chunks_of.get(article_id, [])
+
+    def vectors(self, chunk_ids: Sequence[str]) -> np.ndarray:
+        """Stored chunk vectors, in the order of ``chunk_ids``."""
+        got = self.collection.get(ids=list(chunk_ids), include=["embeddings"])
+        by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
+        return np.asarray([by_id[c] for c in chunk_ids], dtype=np.float32).reshape(len(chunk_ids), self.manifest.dimension)
 
     def chunk(self, chunk_id: str) -> Chunk:
         row = self.chunk_rows[self.chunk_position[chunk_id]]

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 QUEUE_MAX_SIZE = 64  # questions waiting beyond this are refused with "too busy"
 ASK_CONCURRENCY = 4  # answers computed at once (UI and API share this limit)
 MAX_QUESTION_CHARS = 2000
+MAX_HISTORY = 10  # earlier questions sent with a follow-up
 EXAMPLES_SHOWN = 4
 SYSTEM_FONTS = ("ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif")
 MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation Mono", "monospace")
@@ -70,15 +71,15 @@ def progressive(newsdesk: Newsdesk) -> AnswerStream:
 # ---- what the handlers need from the request ------------------------------------------------
 
 
-class FilterError(NewsdeskError):
-    pass
+class InputError(NewsdeskError):
+    """A question or filter the reader has to correct."""
 
 
 def parse_filters(publishers: Sequence[str] | None, since: str | None, until: str | None) -> Filters:
     """The filter inputs as ``Filters``; a date that is not YYYY-MM-DD is refused with a message."""
     start, end = _parse_day(since, "From"), _parse_day(until, "Until")
     if start and end and start > end:
-        raise FilterError(f"The date range is empty: {start.isoformat()} is after {end.isoformat()}.")
+        raise InputError(f"The date range is empty: {start.isoformat()} is after {end.isoformat()}.")
     chosen = tuple(dict.fromkeys(str(p) for p in (publishers or []) if str(p).strip()))
     return Filters(publishers=chosen, since=start, until=end)
 
@@ -90,30 +91,35 @@ def _parse_day(text: str | None, label: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise FilterError(f"{label} date “{text[:40]}” is not a date; use YYYY-MM-DD.") from None
+        raise InputError(f"{label} date “{text[:40]}” is not a date; use YYYY-MM-DD.") from None
 
 
 def user_message(exc: BaseException) -> str:
     """A short message for the reader: never a stack trace or a path."""
     if isinstance(exc, IndexMissingError):
-        return "No index — build one with `newsdesk index rebuild PATH`, then reload this page."
+        return "No index — build one with: newsdesk index rebuild PATH, then reload this page."
     if isinstance(exc, IndexMismatchError):
-        return "The index was built with a different embedding model. Rebuild it with `newsdesk index rebuild PATH`."
+        return "The index was built with a different embedding model. Rebuild it with: newsdesk index rebuild PATH"
     if isinstance(exc, IndexDamagedError):
-        return "The index is damaged. Rebuild it with `newsdesk index rebuild PATH`."
+        return "The index is damaged. Rebuild it with: newsdesk index rebuild PATH"
     if isinstance(exc, NewsdeskError):
         return re.sub(r"(?:[A-Za-z]:)?(?:[\\/][\w.~-]+){2,}[\\/]?", "…", str(exc))[:300]
     return "Something went wrong while answering; the error was logged."
 
 
-def example_questions(info: dict[str, Any], titles: Sequence[str], limit: int = EXAMPLES_SHOWN) -> list[str]:
-    """Questions kept beside the archive (``questions.jsonl`` in an indexed folder), else from titles."""
+def example_questions(info: dict[str, Any], limit: int = EXAMPLES_SHOWN) -> list[str]:
+    """Questions kept beside the archive: ``questions.jsonl`` in a folder the index was built from."""
     for source in info.get("sources") or []:
         folder = Path(source) if Path(source).is_dir() else Path(source).parent
         found = _read_questions(folder / "questions.jsonl")
         if found:
             short = [q for q in found if len(q) <= 110] or found
             return short[:limit]
+    return []
+
+
+def title_questions(titles: Sequence[str], limit: int = EXAMPLES_SHOWN) -> list[str]:
+    """Example questions made from article titles, when the archive keeps no questions."""
     return [f"What does the archive report about “{t}”?" for t in titles if t.strip()][:limit]
 
 
@@ -156,7 +162,7 @@ class Chat:
             return (render_header(None), render_archive(None), render_no_index(), gr.update(value="", visible=False),
                     gr.update(choices=[], value=[]), gr.update(interactive=False, placeholder="No index to ask yet"),
                     gr.update(interactive=False))
-        examples = render_examples(example_questions(info, self._titles()))
+        examples = render_examples(example_questions(info) or title_questions(self._titles()))
         return (render_header(info), render_archive(info), render_transcript([]), gr.update(value=examples, visible=bool(examples)),
                 gr.update(choices=list(info.get("publishers") or [])), gr.update(interactive=True), gr.update(interactive=True))
 
@@ -175,13 +181,13 @@ class Chat:
             return
         try:
             if len(question) > MAX_QUESTION_CHARS:
-                raise FilterError(f"Questions are limited to {MAX_QUESTION_CHARS:,} characters.")
+                raise InputError(f"Questions are limited to {MAX_QUESTION_CHARS:,} characters.")
             filters = parse_filters(publishers, since, until)
-        except FilterError as exc:
+        except InputError as exc:
             failed = [*turns, Turn(question, Filters(), "error", message=str(exc))]
             yield question, render_transcript(failed), failed, gr.update(visible=False), *_buttons(busy=False)
             return
-        history = [t.question for t in turns if t.status == "done"]
+        history = [t.question for t in turns if t.status == "done"][-MAX_HISTORY:]
         pending = Turn(question, filters)
         yield "", render_transcript([*turns, pending]), [*turns, pending], gr.update(visible=False), *_buttons(busy=True)
         for turn in self._answer(pending, history):
@@ -235,7 +241,7 @@ class Chat:
         """The line above the question box that says what the next question will search."""
         try:
             return render_filters_line(parse_filters(publishers, since, until))
-        except FilterError as exc:
+        except InputError as exc:
             return render_filters_line(None, str(exc))
 
     def ask_api(
@@ -244,9 +250,10 @@ class Chat:
         """One answer as data: ``html`` (as the chat renders it), ``answer`` (or None) and ``error`` (or None)."""
         try:
             if not question.strip() or len(question) > MAX_QUESTION_CHARS:
-                raise FilterError(f"Ask a question of 1 to {MAX_QUESTION_CHARS:,} characters.")
+                raise InputError(f"Ask a question of 1 to {MAX_QUESTION_CHARS:,} characters.")
             filters = parse_filters(publishers, since, until)
-            answer = self.newsdesk.ask(question.strip(), history=list(history or []), filters=filters)
+            earlier = [str(q)[:MAX_QUESTION_CHARS] for q in (history or [])][-MAX_HISTORY:]
+            answer = self.newsdesk.ask(question.strip(), history=earlier, filters=filters)
         except Exception as exc:
             if not isinstance(exc, NewsdeskError):
                 log.exception("API question failed")
@@ -312,7 +319,14 @@ const reveal = () => {
     const behavior = reduce ? 'auto' : 'smooth';
     title.focus({preventScroll: true});
     if (panel.scrollHeight > panel.clientHeight + 4) {
-      const offset = mark ? mark.getBoundingClientRect().top - panel.getBoundingClientRect().top + panel.scrollTop - panel.clientHeight / 3 : 0;
+      let offset = 0;
+      if (mark) {
+        const head = element.querySelector('.nd-article-head');
+        const headHeight = head ? head.offsetHeight : 0;
+        const room = panel.clientHeight - headHeight;
+        const top = mark.getBoundingClientRect().top - panel.getBoundingClientRect().top + panel.scrollTop;
+        offset = top - headHeight - Math.max(16, (room - mark.getBoundingClientRect().height) / 3);
+      }
       panel.scrollTo({top: Math.max(0, offset), behavior});
       const r = panel.getBoundingClientRect();
       if (r.top < 0 || r.bottom > window.innerHeight) panel.scrollIntoView({block: 'nearest', behavior});
@@ -380,7 +394,7 @@ def _layout() -> Page:
                 with gr.Row():
                     since = gr.Textbox(label="From", placeholder="YYYY-MM-DD", elem_id="nd-since", max_length=10)
                     until = gr.Textbox(label="Until", placeholder="YYYY-MM-DD", elem_id="nd-until", max_length=10)
-                clear_filters = gr.Button("Clear filters", size="sm", variant="secondary")
+                clear_filters = gr.Button("Clear filters", size="sm", variant="secondary", elem_id="nd-clear-filters")
             clear = gr.Button("Clear conversation", size="sm", variant="secondary", elem_id="nd-clear")
         with gr.Column(scale=5, min_width=320, elem_id="nd-side"):
             reader = gr.HTML("", js_on_load=ON_READER, elem_id="nd-reader", apply_default_css=False)
