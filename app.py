@@ -1,6 +1,7 @@
-"""Serve the newsdesk chat on 127.0.0.1 (builds the index from seeds/ on first start)."""
+"""Serve the newsdesk chat on 127.0.0.1 (builds the index from seeds/ on first start unless --no-build)."""
 
 import os
+import sys
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -11,4 +12,4 @@ from assistant.config import Settings  # noqa: E402
 from assistant.ui import serve  # noqa: E402
 
 if __name__ == "__main__":
-    serve(Settings.from_env())
+    serve(Settings.from_env(), build_index="--no-build" not in sys.argv[1:])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from .config import Settings
+from .lexical import terms
 from .quotes import verify
 from .records import Answer, Article, Evidence, Hit, Quote, Source
 from .retrieval import Retrieval
@@ -54,11 +55,20 @@ def coverage_statement(index: Index, retrieval: Retrieval) -> str:
     return f"Searched {retrieval.in_scope} of {m.articles} articles in {scope}: {who}; {dated}{undated}."
 
 
-def select_evidence(retrieval: Retrieval, limit: int) -> list[Evidence]:
+SUPPORT_RATIO = 0.8  # a supporting quote must score at least this share of the lead quote
+
+
+def select_evidence(retrieval: Retrieval, limit: int, floor: float = 0.0) -> list[Evidence]:
+    """The lead sentence and supporting ones scoring near it: at most two per story, no repeats."""
     chosen: list[Evidence] = []
     per_story: dict[str, int] = {}
     seen_text: set[str] = set()
+    if not retrieval.evidence:
+        return chosen
+    floor = max(floor, SUPPORT_RATIO * retrieval.evidence[0].score)
     for ev in retrieval.evidence:
+        if chosen and ev.score < floor:
+            break
         key = " ".join(ev.text.lower().split())
         if key in seen_text or per_story.get(ev.article_id, 0) >= MAX_QUOTES_PER_STORY:
             continue
@@ -90,7 +100,7 @@ def compose(question: str, index: Index, retrieval: Retrieval, settings: Setting
     sources: dict[str, Source] = {}
     quotes: list[Quote] = []
     rejected = 0
-    for ev in select_evidence(retrieval, settings.evidence_sentences):
+    for ev in select_evidence(retrieval, settings.evidence_sentences, settings.min_evidence_score):
         article = index.articles[ev.article_id]
         number = sources[ev.article_id].number if ev.article_id in sources else len(sources) + 1
         check = verify(article, ev.text, ev.start, ev.end, source=number)
@@ -101,20 +111,57 @@ def compose(question: str, index: Index, retrieval: Retrieval, settings: Setting
         quotes.extend(check.parts)
     if not quotes:
         return abstain(question, index, retrieval, searched_query)
-    notes = (f"{rejected} quote(s) failed verification and were not shown.",) if rejected else ()
+    quotes = quotes[:1] + sorted(quotes[1:], key=lambda q: (q.source, q.start))  # lead, then grouped by story
+    notes = [f"{rejected} quote(s) failed verification and were not shown."] if rejected else []
+    text = render_text(quotes, sources)
+    conflict = disagreement(question, quotes, sources)
+    if conflict:
+        text += "\n\n" + conflict
+        notes.append("The sources give different figures; all are shown with their dates and publishers.")
     return Answer(
         question=question,
-        text=render_text(quotes, sources),
+        text=text,
         quotes=tuple(quotes),
         sources=tuple(sources.values()),
         abstained=False,
         searched_query=searched_query,
         filters=retrieval.filters,
         coverage=coverage_statement(index, retrieval),
-        notes=notes,
+        notes=tuple(notes),
         retrieved=tuple(h.article.id for h in retrieval.hits),
         retrieved_chunks=tuple(h.chunk.id for h in retrieval.hits),
     )
+
+
+_FIGURE = re.compile(r"(?<![\w.])\$?\d[\d,]*(?:\.\d+)?(?:\s?(?:%|percent|million|billion|thousand))?")
+
+
+def figures(text: str) -> set[str]:
+    """Numbers as stated ("250,000", "$4 million", "12 percent"), normalised; years left out."""
+    found = set()
+    for m in _FIGURE.finditer(text):
+        value = m.group().replace(",", "").replace(" ", "").replace("percent", "%")
+        if not re.fullmatch(r"(19|20)\d\d", value):
+            found.add(value)
+    return found
+
+
+def disagreement(question: str, quotes: list[Quote], sources: dict[str, Source]) -> str:
+    """When quotes from different stories about the question give different figures, say so and
+    set them side by side, each with its publisher and date, instead of picking one."""
+    topic = set(terms(question))
+    by_number = {s.number: s for s in sources.values()}
+    stated: dict[int, tuple[set[str], Quote]] = {}
+    for q in quotes:
+        numbers = figures(q.text)
+        if numbers and topic & set(terms(q.text)) and q.source not in stated:
+            stated[q.source] = (numbers, q)
+    if len(stated) < 2 or len({frozenset(n) for n, _ in stated.values()}) < 2:
+        return ""
+    parts = [
+        f"{attribution(by_number[n])} gives {', '.join(sorted(nums))} [{n}]" for n, (nums, _) in sorted(stated.items())
+    ]
+    return "The sources disagree: " + "; ".join(parts) + "."
 
 
 def render_text(quotes: list[Quote], sources: dict[str, Source]) -> str:

@@ -80,7 +80,9 @@ class StoryGrouper:
             return None
         root = self._root(matches[0])
         for other in matches[1:]:
-            self._parent[self._root(other)] = root
+            other_root = self._root(other)
+            if other_root != root:  # already one story: linking a root to itself would loop forever
+                self._parent[other_root] = root
         self._parent[article.id] = root
         return matches[0]
 

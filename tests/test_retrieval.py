@@ -150,3 +150,19 @@ def test_settings_change_fusion(newsdesk: Newsdesk) -> None:
     assert r.hits and all(h.sparse_rank is None for h in r.hits)
     single = [h for h in r.hits if not h.also_published_by]  # a story's score is its best copy's
     assert single and all(h.score == pytest.approx(1 / (60 + h.dense_rank)) for h in single)  # type: ignore[operator]
+
+
+def test_grouping_many_near_identical_articles_terminates() -> None:
+    from assistant.dedupe import StoryGrouper
+    from assistant.records import Article
+
+    grouper = StoryGrouper()
+    template = (
+        "The county board met on Monday and approved the annual road repair plan for district {n}, after a long debate "
+        "about potholes, bridge inspections, snow removal budgets, bus shelters and the cost of new traffic lights near "
+        "the elementary school, which parents had requested for three years in a row before the vote finally passed. "
+    )
+    for n in range(20):
+        grouper.add(Article(f"a{n}", "t", template.format(n=n) + f"Extra note {n}.", None, None, None, None, None, "m", 1))
+    groups = grouper.groups()
+    assert sum(len(m) for m in groups.members.values()) == 20

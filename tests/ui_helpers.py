@@ -74,14 +74,39 @@ MAYORS = ["Alma Vetch", "Bruno Kessel", "Celia Marwood", "Dario Penhallow", "Edi
           "Rosa Delacourt", "Silas Wetherby", "Tamsin Oduya"]
 
 
+PLEDGES = [
+    "rebuild the harbour wall before the winter storms", "reopen the branch library on Saturdays",
+    "run a night bus to the hospital", "plant four hundred oak trees along the ring road",
+    "cut the waiting list for council housing in half", "install solar panels on every school roof",
+    "buy back the old railway station for a market hall", "repair the potholes on Mill Lane within a month",
+    "fund free swimming lessons for primary pupils", "move the annual fair back to the river meadow",
+    "hire six more park rangers", "open a walk-in clinic beside the bus depot",
+    "turn the disused quarry into a nature reserve", "publish every council contract online",
+    "build a footbridge across the canal", "restore the clock tower in the square",
+    "lower parking charges for nurses", "create an apprenticeship scheme with the shipyard",
+    "stop the closure of the fire station", "light the cycle path to the university",
+]
+DETAILS = [
+    "Turnout reached sixty-one percent, the highest in a decade.", "The count ran past midnight in the sports hall.",
+    "A recount was requested and refused.", "Her rival conceded by telephone shortly after ten.",
+    "Fireworks were set off over the marina.", "The result ended twelve years of rule by the same party.",
+    "Only forty-three votes separated the top two.", "Students helped staff the polling stations.",
+    "Heavy rain kept many older voters at home.", "The new council meets for the first time next Thursday.",
+    "Independents took three of the nine seats.", "Campaign spending was capped at two thousand pounds.",
+    "The outgoing mayor did not stand again.", "Postal votes made up a third of the total.",
+    "A brass band played outside the town hall.", "The winner thanked the volunteers who knocked on doors.",
+    "Several ballot boxes arrived late from the islands.", "The turnout among young voters doubled.",
+    "Observers from the county praised the count.", "The losing candidate promised to stay on the council.",
+]
+
+
 def towns_archive(folder: Path) -> Path:
-    """Twenty articles, each naming one town's newly elected mayor: every question has its own answer."""
+    """Twenty different articles, each naming one town's newly elected mayor and what they promised."""
     records = [
-        {"id": f"town-{i:02d}", "title": f"{town} elects a new mayor", "publisher": "Shire Herald", "author": "Staff",
+        {"id": f"town-{i:02d}", "title": f"{town} chooses {mayor}", "publisher": "Shire Herald", "author": "Staff",
          "date": f"2022-05-{i + 1:02d}",
-         "body": f"Voters in {town} elected {mayor} as mayor of {town} on Sunday after a close count.\n\n"
-                 f"{mayor} promised to repair the harbour wall and reopen the library in {town}.\n\n"
-                 "Turnout was higher than at the previous election, officials said."}
+         "body": f"{mayor} was elected mayor of {town} on Sunday. {DETAILS[i]}\n\n"
+                 f"During the campaign {mayor.split()[0]} promised to {PLEDGES[i]}."}
         for i, (town, mayor) in enumerate(zip(TOWNS, MAYORS, strict=True))
     ]
     return write_jsonl(folder / "towns.jsonl", records)
