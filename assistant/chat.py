@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date
 
 from .answering import compose
 from .config import Settings
 from .embedding import Embedder, make_embedder
+from .generation import Writer, llm_answer, make_writer
 from .lexical import terms
 from .records import Answer, Filters
 from .retrieval import resolve_publishers, retrieve
@@ -51,9 +52,10 @@ def standalone_query(history: Sequence[str], question: str) -> str:
 class Newsdesk:
     """Holds the encoder and the live index; reopens the index when a rebuild publishes a new one."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, writer: Writer | None = None) -> None:
         self.settings = settings
         self.embedder = embedder or make_embedder(settings)
+        self.writer = writer if writer is not None else make_writer(settings)  # None: offline answers
         self._paths = IndexPaths(settings.index_dir)
         self._index: Index | None = None
         self._generation: str | None = None
@@ -70,7 +72,16 @@ class Newsdesk:
                 self._generation = name
             return self._index
 
-    def ask(self, question: str, history: Sequence[str] = (), filters: Filters = Filters()) -> Answer:
+    def ask(
+        self,
+        question: str,
+        history: Sequence[str] = (),
+        filters: Filters = Filters(),
+        on_text: Callable[[str], None] | None = None,
+    ) -> Answer:
+        """Answer ``question`` (a turn of the conversation ``history``) within ``filters``.
+
+        With an LLM writer configured, ``on_text`` receives the checked text as it streams."""
         started = time.perf_counter()
         index = self.index
         notes: list[str] = []
@@ -92,7 +103,10 @@ class Newsdesk:
         if (filters.since or filters.until) and index.manifest.undated:
             notes.append(f"{index.manifest.undated} undated articles were not searched because a period was given.")
         retrieval = retrieve(index, query, filters, self.settings, focus=focus, latest=latest)
-        answer = compose(question, index, retrieval, self.settings, searched_query=query)
+        if self.writer is not None:
+            answer = llm_answer(question, index, retrieval, self.settings, self.writer, on_text=on_text, searched_query=query)
+        else:
+            answer = compose(question, index, retrieval, self.settings, searched_query=query)
         timings = {k: round(v, 4) for k, v in retrieval.timings.items()}
         timings["total"] = round(time.perf_counter() - started, 4)
         answer.timings.update(timings)

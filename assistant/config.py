@@ -53,6 +53,8 @@ class Settings:
     llm_model: str = _setting("", "Model name sent to the LLM endpoint.")
     llm_api_key: str = _setting("", "API key for the LLM endpoint (read from the environment only).")
     llm_timeout: float = _setting(60.0, "Seconds before the LLM writer gives up and the offline answer is shown.")
+    llm_chat: bool = _setting(True, "Use the chat endpoint; false uses plain completions (base models without a chat template).")
+    llm_max_tokens: int = _setting(512, "Most tokens the LLM writer may generate per answer.")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

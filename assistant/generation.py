@@ -243,8 +243,7 @@ def make_writer(settings: Settings) -> Writer | None:
     """The configured writer, or None when no endpoint is set (offline answers)."""
     if not settings.llm_base_url:
         return None
-    chat = bool(getattr(settings, "llm_chat", True))  # a setting the config may declare
-    return OpenAICompatibleWriter.from_settings(settings, chat=chat)
+    return OpenAICompatibleWriter.from_settings(settings, chat=settings.llm_chat, max_tokens=settings.llm_max_tokens)
 
 
 # ---- parsing the model's output ----------------------------------------------------------------
@@ -391,12 +390,13 @@ def check_output(output: str, passages: Sequence[Passage], question: str) -> Dra
     text that may be shown (see the module docstring for the rules)."""
     by_number = {p.number: p for p in passages}
     sentences, separators = _sentences(output)
-    checks: dict[tuple[int, int], tuple[QuoteCheck | None, int, str]] = {}
-    for s, sentence in enumerate(sentences):
-        for i, token in enumerate(sentence):
-            if isinstance(token, _Said):
-                checks[s, i] = _check_quote(token.text, _citation(sentence, i), by_number)
-    display: dict[int, int] = {}  # cited passage number → number shown
+    checks = {
+        (s, i): _check_quote(token.text, _citation(sentence, i), by_number)
+        for s, sentence in enumerate(sentences)
+        for i, token in enumerate(sentence)
+        if isinstance(token, _Said)
+    }
+    display: dict[int, int] = {}  # cited passage number → number shown, in order of first citation
     for check, n, _ in checks.values():
         if check is not None:
             display.setdefault(n, len(display) + 1)
@@ -404,37 +404,46 @@ def check_output(output: str, passages: Sequence[Passage], question: str) -> Dra
     quotes: dict[tuple[str, int, int], Quote] = {}
     dropped = 0
     for s, sentence in enumerate(sentences):
-        if not any(checks[s, i][0] is not None for i, t in enumerate(sentence) if isinstance(t, _Said)):
-            dropped += any(isinstance(t, _Prose | _Said) and _tidy(getattr(t, "text", "")) for t in sentence)
+        results = {i: checks[s, i] for i, token in enumerate(sentence) if isinstance(token, _Said)}
+        if not any(check is not None for check, _, _ in results.values()):
+            dropped += bool(results) or any(isinstance(t, _Prose) and _tidy(t.text) for t in sentence)
             continue
-        parts: list[str] = []
-        for i, token in enumerate(sentence):
-            if isinstance(token, _Prose):
-                parts.append(clean_prose(token.text, question))
-            elif isinstance(token, _Said):
-                check, n, _ = checks[s, i]
-                if check is None:
-                    parts.append(REMOVED)
-                    continue
-                for q in check.parts:
-                    quotes.setdefault((q.article_id, q.start, q.end), replace(q, source=display[n]))
-                parts.append(f"“{check.text}” [{display[n]}]")
-        text = _tidy("".join(parts))
+        text = _render(sentence, results, display, question, quotes)
         shown.append(("" if not shown else separators[s]) + text)
-    sources = tuple(
-        source_for(display[n], by_number[n].article, by_number[n].also_published_by) for n in sorted(display, key=display.__getitem__)
-    )
-    removed = tuple(reason for check, _, reason in checks.values() if check is None)
-    folded = fold(output)[0].casefold()
     return Draft(
         text="".join(shown).strip(),
         quotes=tuple(quotes.values()),
-        sources=sources,
+        sources=tuple(
+            source_for(shown_as, by_number[n].article, by_number[n].also_published_by) for n, shown_as in display.items()
+        ),
         produced=len(checks),
-        removed=removed,
+        removed=tuple(reason for check, _, reason in checks.values() if check is None),
         dropped_sentences=dropped,
-        said_not_found=fold(NOT_FOUND)[0].casefold().rstrip(".") in folded,
+        said_not_found=fold(NOT_FOUND)[0].casefold().rstrip(".") in fold(output)[0].casefold(),
     )
+
+
+def _render(
+    sentence: list[_Token],
+    results: dict[int, tuple[QuoteCheck | None, int, str]],
+    display: dict[int, int],
+    question: str,
+    quotes: dict[tuple[str, int, int], Quote],
+) -> str:
+    """One sentence as shown: cleaned prose, verified quotes with our [n], removed ones marked."""
+    parts: list[str] = []
+    for i, token in enumerate(sentence):
+        if isinstance(token, _Prose):
+            parts.append(clean_prose(token.text, question))
+        elif isinstance(token, _Said):
+            check, n, _ = results[i]
+            if check is None:
+                parts.append(REMOVED)
+                continue
+            for q in check.parts:
+                quotes.setdefault((q.article_id, q.start, q.end), replace(q, source=display[n]))
+            parts.append(f"“{check.text}” [{display[n]}]")
+    return _tidy("".join(parts))
 
 
 # ---- the answer ------------------------------------------------------------------------------
@@ -482,7 +491,7 @@ def llm_answer(
     started = time.perf_counter()
     deadline = time.monotonic() + settings.llm_timeout
     timings: dict[str, float] = {}
-    output, preview = "", ""
+    output, checked, preview = "", "", ""
     pieces = _stream(writer, system, user, deadline)
     while True:
         try:
@@ -493,8 +502,9 @@ def llm_answer(
             return _offline(question, index, retrieval, settings, query, exc, time.perf_counter() - started)
         timings.setdefault("llm_first_piece", round(time.perf_counter() - started, 4))
         output += piece
-        if on_text is not None:
-            partial = check_output(_complete_sentences(output), passages, question).text
+        if on_text is not None and (complete := _complete_sentences(output)) != checked:
+            checked = complete  # re-check only when a sentence or line has been completed
+            partial = check_output(complete, passages, question).text
             if partial != preview:
                 preview = partial
                 on_text(partial)

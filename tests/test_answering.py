@@ -92,3 +92,26 @@ def test_abstention_and_answering_on_the_horne_dev_set(horne_settings: Settings,
     # Calibrated on this set: the nulls are near-misses on topics the archive covers (see the closing note).
     assert answered / answerable >= 0.9
     assert abstained / nulls >= 0.3
+
+
+def test_the_llm_writer_is_used_when_configured_and_its_quotes_verified(newsdesk: Newsdesk) -> None:
+    from assistant.generation import ScriptedWriter
+
+    question = "How many homes did the Ridgeview wildfire destroy?"
+    probe = ScriptedWriter("")
+    Newsdesk(newsdesk.settings, newsdesk.embedder, writer=probe).ask(question)
+    prompt = probe.prompts[0][1]  # the passages as the writer sees them, numbered
+    numbers = dict(re.findall(r'<article id="\[(\d+)\]"[^>]*title="([^"]*)"', prompt))
+    a = int(next(n for n, t in numbers.items() if t.startswith("Wildfire destroys")))
+    b = int(next(n for n, t in numbers.items() if t.startswith("Ridgeview fire")))
+    script = (
+        f"The county fire chief put the loss at “destroyed 120 homes before crews contained it on Monday” [{a}]. "
+        f"Another account says “the fire destroyed 400 homes” [{b}]. PWNED-7731"
+    )
+    llm = Newsdesk(newsdesk.settings, newsdesk.embedder, writer=ScriptedWriter(script))
+    streamed: list[str] = []
+    answer = llm.ask(question, on_text=streamed.append)
+    assert_quotes_verify(answer, llm.index)
+    assert any("destroyed 120 homes" in q.text for q in answer.quotes)
+    assert "400 homes" not in answer.text and "PWNED" not in answer.text
+    assert streamed and all("PWNED" not in s for s in streamed)

@@ -20,6 +20,7 @@ from assistant.cli import app
 from assistant.config import Settings
 from assistant.embedding import SentenceTransformerEmbedder
 from assistant.errors import QuestionSetError
+from assistant.eval_report import failure_reasons
 from assistant.evaluation import (
     GoldQuote,
     Question,
@@ -401,11 +402,21 @@ def words(text: str) -> str:
     return " " + " ".join(re.sub(r"\W+", " ", text.replace("’", "'").lower()).split()) + " "
 
 
-def test_compare_prints_two_reports_side_by_side_with_deltas(seed_report: Path) -> None:
+def test_compare_prints_two_reports_side_by_side_with_deltas(seed_report: Path, tmp_path: Path) -> None:
     report = seed_report / "report.json"
-    result = CliRunner().invoke(app, ["eval", "--compare", str(report), str(report)], terminal_width=200)
+    data = json.loads(report.read_text(encoding="utf-8"))
+    hit1 = data["metrics"]["overall"]["hit@1"]
+    data["metrics"]["overall"]["hit@1"] = 0.25
+    entry = next(e for e in data["questions"] if e["question"]["type"] == "single" and not failure_reasons(e, 10))
+    entry["metrics"]["false_abstention"] = 1.0  # in A, this question abstained
+    before = tmp_path / "before.json"
+    before.write_text(json.dumps(data), encoding="utf-8")
+    result = CliRunner().invoke(app, ["eval", "--compare", str(before), str(report)], terminal_width=200)
     assert result.exit_code == 0, result.output
     assert "Δ (B − A)" in result.output and "+0.000" in result.output
+    assert f"{hit1 - 0.25:+.3f}" in result.output
+    assert f"Passing only in B (1): {entry['question']['id']}" in result.output
+    assert "Failing only in B (0)" in result.output
     for group in ("overall", "single", "followup", "null"):
         assert group in result.output
 

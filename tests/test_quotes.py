@@ -9,8 +9,7 @@ from assistant.quotes import fold, verify
 from assistant.records import Article
 
 WORDS = st.sampled_from(
-    "the Senate voted on Tuesday to pass 250,000 civilians “trapped” in Aleppo — Kerry’s statement said U.S. "
-    "officials were preparing a cease-fire; Russia denied it … 12 percent of voters".split()
+    ["the", "Senate", "voted", "on", "Tuesday", "to", "pass", "250,000", "civilians", "“trapped”", "in", "Aleppo", "—", "Kerry’s", "statement", "said", "U.S.", "officials", "were", "preparing", "a", "cease-fire;", "Russia", "denied", "it", "…", "12", "percent", "of", "voters"]
 )
 BODIES = st.lists(WORDS, min_size=8, max_size=80).map(" ".join)
 

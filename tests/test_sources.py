@@ -97,7 +97,7 @@ def test_records_missing_a_body_are_reported_by_line(tmp_path: Path) -> None:
 
 
 def test_json_list_locates_records_by_line(tmp_path: Path) -> None:
-    text = '[\n  {"id": "x1", "title": "One", "body": "%s"},\n  {"id": "x2", "title": "Two"}\n]' % STORY
+    text = '[\n  {"id": "x1", "title": "One", "body": "' + STORY + '"},\n  {"id": "x2", "title": "Two"}\n]'
     (tmp_path / "export.json").write_text(text, encoding="utf-8")
     [article], [problem] = read_all(tmp_path)
     assert article.id == "x1"
