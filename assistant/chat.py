@@ -56,6 +56,7 @@ class Newsdesk:
         self.settings = settings
         self.embedder = embedder or make_embedder(settings)
         self.writer = writer if writer is not None else make_writer(settings)  # None: offline answers
+        self.embedder.use_threads(settings.query_threads)
         self._paths = IndexPaths(settings.index_dir)
         self._index: Index | None = None
         self._generation: str | None = None

@@ -29,6 +29,8 @@ class Settings:
     embed_model: str = _setting(DEFAULT_MODEL, "Sentence-transformers model name or path; `default` is the packaged all-MiniLM-L6-v2.")
     embed_batch_size: int = _setting(32, "Texts per encoder batch (32 is fastest on 2 CPU cores).")
     embed_device: str = _setting("cpu", "Torch device for the encoder.")
+    query_threads: int = _setting(1, "CPU threads for encoding a question (1 keeps latency low when other work shares the cores).")
+    index_threads: int = _setting(0, "CPU threads for encoding during a rebuild or update; 0 means all cores.")
     embed_backend: str = _setting("torch", "Encoder backend: torch (sentence-transformers), onnx-fp32 or onnx-int8.")
     chunk_tokens: int = _setting(200, "Maximum model tokens of article text per chunk (the model reads 256; the title takes the rest).")
     chunk_overlap_sentences: int = _setting(1, "Sentences repeated at the start of the next chunk.")

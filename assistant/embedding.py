@@ -51,6 +51,14 @@ class Embedder(ABC):
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_batch([text])[0]
 
+    def use_threads(self, threads: int) -> int:
+        """Set the CPU threads the encoder uses (0: all cores); returns the previous count."""
+        import torch
+
+        previous = torch.get_num_threads()
+        torch.set_num_threads(threads if threads > 0 else (os.cpu_count() or 1))
+        return previous
+
     def embed_with_spans(
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
     ) -> tuple[np.ndarray, list[np.ndarray]]:

@@ -123,6 +123,7 @@ def _build(
 ) -> BuildReport:
     """Run ``work``, then finish and publish the generation — or remove it if anything failed."""
     started = time.perf_counter()
+    threads = builder.embedder.use_threads(builder.settings.index_threads)
     try:
         report = work(builder)
         if report.articles == 0:
@@ -138,6 +139,8 @@ def _build(
     except BaseException:
         writer.abandon()
         raise
+    finally:
+        builder.embedder.use_threads(threads)
     return report
 
 

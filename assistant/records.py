@@ -77,6 +77,7 @@ class Hit:
     dense_rank: int | None  # 1-based rank in the dense list, None if absent
     sparse_rank: int | None  # 1-based rank in the BM25 list, None if absent
     also_published_by: tuple[str, ...] = ()
+    more_chunks: tuple[str, ...] = ()  # other matching chunks of the same article, best first
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from .records import Evidence, Filters, Hit, date_key
 from .store import Index
 
 EVIDENCE_HITS = 5  # stories whose sentences are ranked as evidence
+MORE_CHUNKS = 2  # further matching chunks of a story whose sentences are ranked too
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,11 @@ def fuse(index: Index, dense: list[tuple[str, float]], sparse: list[tuple[str, f
         scores[cid] = scores.get(cid, 0.0) + settings.sparse_weight / (settings.rrf_k + r)
     ranked = sorted(scores, key=lambda c: (-scores[c], c))
     best_of_article: dict[str, str] = {}
+    chunks_of_article: dict[str, list[str]] = {}
     for cid in ranked:
-        best_of_article.setdefault(index.chunk_rows[index.chunk_position[cid]]["article_id"], cid)
+        article_id = index.chunk_rows[index.chunk_position[cid]]["article_id"]
+        best_of_article.setdefault(article_id, cid)
+        chunks_of_article.setdefault(article_id, []).append(cid)
     hits: list[Hit] = []
     seen: set[str] = set()
     for cid in ranked:
@@ -130,7 +134,8 @@ def fuse(index: Index, dense: list[tuple[str, float]], sparse: list[tuple[str, f
         also = tuple(dict.fromkeys(
             index.articles[m].publisher or index.articles[m].title for m in members if m != article.id
         ))
-        hits.append(Hit(chunk, article, scores[cid], dense_rank.get(chosen), sparse_rank.get(chosen), also))
+        more = tuple(c for c in chunks_of_article.get(article.id, []) if c != chosen)[:MORE_CHUNKS]
+        hits.append(Hit(chunk, article, scores[cid], dense_rank.get(chosen), sparse_rank.get(chosen), also, more))
         if len(hits) >= settings.top_k:
             break
     return hits
@@ -159,16 +164,29 @@ def rank_sentences(
     qterms = set(weights)
     total = sum(weights.values()) or 1.0
     out: list[Evidence] = []
+    seen: set[tuple[str, int]] = set()
     for hit in hits:
-        rows, vectors = index.sentences(hit.chunk.id)
-        if not len(rows):
-            continue
-        cosines = np.asarray(vectors, dtype=np.float32) @ qvec
-        body = hit.article.body
-        for (_, s, e), cos in zip(rows, cosines, strict=True):
-            text = body[s:e]
-            present = set(terms(text)) & qterms
-            coverage = sum(weights[t] for t in present) / total
-            out.append(Evidence(hit.article.id, int(s), int(e), text, 0.7 * float(cos) + 0.3 * coverage))
+        for chunk_id in (hit.chunk.id, *hit.more_chunks):
+            out.extend(_score_chunk(index, hit, chunk_id, qvec, qterms, weights, total, seen))
     out.sort(key=lambda ev: -ev.score)
+    return out
+
+
+def _score_chunk(
+    index: Index, hit: Hit, chunk_id: str, qvec: np.ndarray, qterms: set[str], weights: dict[str, float],
+    total: float, seen: set[tuple[str, int]],
+) -> list[Evidence]:
+    rows, vectors = index.sentences(chunk_id)
+    if not len(rows):
+        return []
+    cosines = np.asarray(vectors, dtype=np.float32) @ qvec
+    body = hit.article.body
+    out = []
+    for (_, s, e), cos in zip(rows, cosines, strict=True):
+        if (hit.article.id, int(s)) in seen:  # a sentence shared by overlapping chunks
+            continue
+        seen.add((hit.article.id, int(s)))
+        text = body[s:e]
+        coverage = sum(weights[t] for t in set(terms(text)) & qterms) / total
+        out.append(Evidence(hit.article.id, int(s), int(e), text, 0.7 * float(cos) + 0.3 * coverage))
     return out
