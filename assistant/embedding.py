@@ -171,4 +171,13 @@ class SentenceTransformerEmbedder(Embedder):
 
 
 def make_embedder(settings: Settings) -> Embedder:
+    """The configured encoder: sentence-transformers (torch) or the same model exported to ONNX."""
+    if settings.embed_backend in ("onnx-fp32", "onnx-int8"):
+        from .onnx_encoder import OnnxEmbedder  # lazy: onnx_encoder imports this module
+
+        return OnnxEmbedder(
+            settings.index_dir / ".models", settings.embed_backend, settings.embed_model, settings.embed_batch_size
+        )
+    if settings.embed_backend != "torch":
+        raise ConfigError(f"NEWSDESK_EMBED_BACKEND={settings.embed_backend!r}: choose torch, onnx-fp32 or onnx-int8.")
     return SentenceTransformerEmbedder(settings.embed_model, settings.embed_batch_size, settings.embed_device)

@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import tempfile
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from functools import cached_property
@@ -58,6 +59,8 @@ class OnnxEmbedder(Embedder):
         self.cache_dir = Path(cache_dir)
         self.batch_size = batch_size
         self.threads = threads
+        self._sessions: dict[int, Any] = {}  # one per thread count: ORT fixes it when a session opens
+        self._lock = threading.Lock()
 
     # ---- model facts, read from the model directory without loading it ----------------------
 
@@ -114,23 +117,39 @@ class OnnxEmbedder(Embedder):
 
     # ---- the ONNX session, exported on first use --------------------------------------------
 
-    @cached_property
+    def use_threads(self, threads: int) -> int:
+        """Threads for the next runs (0: all cores); returns the previous count. Each count gets its own
+        session (opened on first use, kept: a query session and an indexing session, ~60–90 MB each)."""
+        previous = self.threads
+        self.threads = threads if threads > 0 else (os.cpu_count() or 1)
+        return previous
+
+    @property
     def _session(self) -> Any:
+        threads = self.threads
+        with self._lock:
+            if threads not in self._sessions:
+                self._sessions[threads] = self._load(threads)
+            return self._sessions[threads]
+
+    def _load(self, threads: int) -> Any:
         try:
-            return self._open(self._ensure_exported())
+            return self._open(self._ensure_exported(), threads)
         except Exception as exc:  # a damaged cached file (or its damaged fp32 source): export again, once
             path = self.model_path()
             warnings.warn(f"Re-exporting the damaged ONNX model {path} ({type(exc).__name__}).", RuntimeWarning, stacklevel=2)
             for backend in {self.backend, "onnx-fp32"}:
                 self.model_path(backend).unlink(missing_ok=True)
-            return self._open(self._ensure_exported())
+            return self._open(self._ensure_exported(), threads)
 
-    def _open(self, path: Path) -> Any:
+    def _open(self, path: Path, threads: int) -> Any:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads
+        options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # Spinning workers slow everything down when other processes share the cores (measured).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
@@ -201,8 +220,9 @@ class OnnxEmbedder(Embedder):
             types[row, :n] = e.type_ids
             mask[row, :n] = 1
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-        wanted = {i.name for i in self._session.get_inputs()}
-        (hidden,) = self._session.run(["last_hidden_state"], {k: v for k, v in feeds.items() if k in wanted})
+        session = self._session
+        wanted = {i.name for i in session.get_inputs()}
+        (hidden,) = session.run(["last_hidden_state"], {k: v for k, v in feeds.items() if k in wanted})
         return np.asarray(hidden, dtype=np.float32), mask.astype(np.float32)
 
 
@@ -251,17 +271,19 @@ def export_onnx(model_dir: Path, out: Path) -> None:
 
 def quantize_int8(fp32: Path, out: Path) -> None:
     """Dynamic int8 quantisation of the MatMuls, per channel (the default settings lose too much)."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
     root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     quiet = _DropMessage("pre-processing before quantization")  # advice we measured and do not need
     root.addFilter(quiet)
     try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic  # its import calls logging.basicConfig
+
         quantize_dynamic(
             str(fp32), str(out), per_channel=True, op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8
         )
     finally:
         root.removeFilter(quiet)
+        root.handlers[:], root.level = handlers, level  # leave the process's logging as it was
 
 
 class _DropMessage(logging.Filter):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from assistant.config import Settings
 from assistant.embedding import SentenceTransformerEmbedder
 from assistant.errors import ConfigError
 from assistant.indexing import rebuild
-from assistant.onnx_encoder import OnnxEmbedder
+from assistant.onnx_encoder import OnnxEmbedder, _write_atomically, quantize_int8
 from assistant.records import Article
 from assistant.sources import read_file
 from assistant.store import IndexPaths, Manifest
@@ -88,6 +89,19 @@ def test_counts_tokens_like_the_torch_encoder(tmp_path: Path, embedder: Sentence
     assert OnnxEmbedder(tmp_path).count_tokens(texts) == embedder.count_tokens(texts)
 
 
+def test_a_failed_export_leaves_nothing_behind(tmp_path: Path) -> None:
+    def half_written(tmp: Path) -> None:
+        tmp.write_bytes(b"half an onnx model")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _write_atomically(tmp_path / "models" / "m.onnx", half_written)
+    assert list((tmp_path / "models").iterdir()) == []
+    _write_atomically(tmp_path / "models" / "m.onnx", lambda tmp: tmp.write_bytes(b"whole"))
+    assert [p.name for p in (tmp_path / "models").iterdir()] == ["m.onnx"]
+    assert (tmp_path / "models" / "m.onnx").read_bytes() == b"whole"
+
+
 # ---- with the exported model --------------------------------------------------------------------
 
 
@@ -117,11 +131,32 @@ def test_fp32_span_vectors_match_the_torch_encoder(fp32: OnnxEmbedder, embedder:
 
 
 @pytest.mark.slow
+def test_threads_change_between_runs_not_the_vectors(fp32: OnnxEmbedder) -> None:
+    texts = ["Who chairs the Senate committee?", "The committee met on Tuesday in Washington."]
+    before = fp32.embed_batch(texts)
+    previous = fp32.use_threads(1)  # as Newsdesk sets query_threads
+    try:
+        assert previous == 2
+        assert np.allclose(fp32.embed_batch(texts), before, atol=1e-5)
+        assert fp32.use_threads(0) == 1  # 0: all cores, as a rebuild sets index_threads
+    finally:
+        fp32.use_threads(previous)
+
+
+@pytest.mark.slow
 def test_int8_stays_close_to_fp32(fp32: OnnxEmbedder, int8: OnnxEmbedder) -> None:
     sentences = horne_sentences(50)
     cosines = (fp32.embed_batch(sentences) * int8.embed_batch(sentences)).sum(axis=1)
     assert len(sentences) == 50
     assert cosines.mean() >= 0.99, f"mean cosine {cosines.mean():.4f}"
+
+
+@pytest.mark.slow
+def test_quantising_leaves_logging_as_it_was(fp32: OnnxEmbedder, tmp_path: Path) -> None:
+    root = logging.getLogger()
+    before = (list(root.handlers), root.level)
+    quantize_int8(fp32.model_path(), tmp_path / "int8.onnx")  # onnxruntime's import calls logging.basicConfig
+    assert (list(root.handlers), root.level) == before
 
 
 @pytest.mark.slow
