@@ -86,8 +86,8 @@ def progressive(newsdesk: Newsdesk) -> AnswerStream:
             return
         answer = newsdesk.ask(question, history=history, filters=filters)
         paragraphs = answer.text.split("\n\n")
-        if not answer.abstained:
-            for shown in range(1, len(paragraphs)):
+        if not answer.abstained:  # the text paragraph by paragraph, then the answer with its cards
+            for shown in range(1, len(paragraphs) + 1):
                 yield "\n\n".join(paragraphs[:shown])
         yield answer
 
