@@ -21,7 +21,7 @@ from .generation import Writer, llm_answer, make_writer
 from .lexical import terms
 from .records import Answer, Filters
 from .retrieval import resolve_publishers, retrieve
-from .store import Index, IndexPaths, open_index
+from .store import ChromaServer, Index, IndexPaths, open_index
 from .timeframe import find_period, format_range
 
 _PRONOUN = re.compile(r"\b(it|its|they|them|their|theirs|he|him|his|she|her|hers|the same|the former|the latter)\b", re.I)
@@ -69,7 +69,7 @@ class Newsdesk:
         name = live.name if live else None
         with self._lock:
             if self._index is None or name != self._generation:
-                self._index = open_index(self.settings.index_dir, self.embedder)
+                self._index = open_index(self.settings.index_dir, self.embedder, ChromaServer.from_settings(self.settings))
                 self._generation = name
             return self._index
 

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .config import Settings
@@ -108,7 +109,10 @@ def ask(
 
     filters = Filters(tuple(publisher or ()), tuple(author or ()), _date(since, "--since"), _date(until, "--until"))
     settings = _settings(index_dir=index_dir, embed_model=model, top_k=top_k)
-    answer = Newsdesk(settings).ask(question, history=tuple(history or ()), filters=filters)
+    desk = Newsdesk(settings)
+    answer = desk.ask(question, history=tuple(history or ()), filters=filters)
+    if desk.index.notice:  # the live generation is damaged; an earlier one answered
+        err.print(f"[bold yellow]{escape(desk.index.notice)}[/]")
     if as_json:
         sys.stdout.write(json.dumps(answer_to_dict(answer), ensure_ascii=False, indent=2) + "\n")
     else:

@@ -15,10 +15,21 @@ from .chunking import Span, chunk_article, embed_text, fit_spans, sentence_spans
 from .config import Settings
 from .dedupe import StoryGrouper
 from .embedding import Embedder, make_embedder
-from .errors import BadInputError, IndexMismatchError, NewsdeskError
+from .errors import BadInputError, IndexDamagedError, IndexMismatchError, NewsdeskError
 from .records import Article, Chunk
 from .sources import Limits, Problem, iter_files, read_file
-from .store import GenerationWriter, Index, IndexPaths, Manifest, chunk_metadata, open_index, writer_lock
+from .store import (
+    ChromaServer,
+    ChromaUnavailableError,
+    GenerationWriter,
+    Index,
+    IndexPaths,
+    Manifest,
+    chunk_metadata,
+    open_index,
+    writer_lock,
+    writing,
+)
 
 
 class EmptyArchiveError(BadInputError):
@@ -68,13 +79,15 @@ def rebuild(
 
     Vectors of articles whose text is unchanged since the live generation (same model and chunker)
     are reused rather than re-encoded; the Chroma collection itself is written afresh, so a
-    rebuild also repairs a damaged index.
+    rebuild also repairs a damaged index. With ``settings.chroma_host`` the vectors go to a new
+    collection on that Chroma server.
     """
     embedder = embedder or make_embedder(settings)
     paths = IndexPaths(settings.index_dir)
-    with writer_lock(paths):
-        previous = _previous(settings, embedder)
-        writer = GenerationWriter(paths, embedder)
+    server = ChromaServer.from_settings(settings)
+    with writing(paths), writer_lock(paths):
+        previous = _previous(settings, embedder, server)
+        writer = GenerationWriter(paths, embedder, server=server)
         return _build(writer, _Builder(writer, embedder, settings, progress, previous), sources, lambda b: b.run(sources))
 
 
@@ -87,25 +100,32 @@ def update(
 ) -> BuildReport:
     """Add new and re-index changed articles from ``sources`` into a new generation that starts from
     the live one; with ``prune``, drop articles whose source file is gone, or was re-read here without
-    them. Unchanged articles are neither re-encoded nor re-written to Chroma."""
+    them. Unchanged articles are never re-encoded: in the embedded store they are not even re-written
+    (the new generation starts from a copy of the live collection); on a Chroma server, which cannot
+    copy a collection, their stored vectors are added to the new collection."""
     embedder = embedder or make_embedder(settings)
     paths = IndexPaths(settings.index_dir)
-    with writer_lock(paths):
-        previous = open_index(settings.index_dir, embedder)
+    server = ChromaServer.from_settings(settings)
+    with writing(paths), writer_lock(paths):
+        previous = open_index(settings.index_dir, embedder, server)
+        if previous.notice:  # the live generation is damaged: updating the previous one would drop its changes
+            raise IndexDamagedError(f"{previous.notice} (`newsdesk index update` builds on the live generation.)")
         if not _compatible(previous, settings, embedder):
             raise IndexMismatchError(
                 "The live index was built with other model or chunker settings; run `newsdesk index rebuild` instead."
             )
-        writer = GenerationWriter(paths, embedder, base=previous.dir)
+        writer = GenerationWriter(paths, embedder, base=previous, server=server)
         builder = _Builder(writer, embedder, settings, progress, previous)
         all_sources = list(dict.fromkeys([*map(Path, previous.manifest.sources), *sources]))
         return _build(writer, builder, all_sources, lambda b: b.run_update(sources, prune))
 
 
-def _previous(settings: Settings, embedder: Embedder) -> Index | None:
-    """The live generation, when its vectors can be reused by a build with these settings."""
+def _previous(settings: Settings, embedder: Embedder, server: ChromaServer | None) -> Index | None:
+    """The live generation (in either store), when its vectors can be reused by a build with these settings."""
     try:
-        index = open_index(settings.index_dir, embedder)
+        index = open_index(settings.index_dir, embedder, server, any_store=True)
+    except ChromaUnavailableError:
+        raise
     except NewsdeskError:
         return None
     return index if _compatible(index, settings, embedder) else None
@@ -281,15 +301,17 @@ class _Builder:
             local_spans.append([(sp.start - p.chunk.start + shift, sp.end - p.chunk.start + shift) for sp in p.spans])
         new_vectors, new_sentence_vectors = self.embedder.embed_with_spans(texts, local_spans)
         self.report.embed_seconds += time.perf_counter() - started
-        old = [p for p in self.pending if p.reused]
+        # Reused chunks the new collection already holds (an update's copy) need no vector fetched.
+        old = [p for p in self.pending if p.reused and not self.writer.holds(p.chunk.id)]
         old_vectors = self.previous.vectors([p.chunk.id for p in old]) if (old and self.previous) else None
         vectors, sentence_vectors = [], []
         fresh = iter(zip(new_vectors, new_sentence_vectors, strict=True))
         stale = iter(range(len(old)))
+        held = np.zeros(self.embedder.dimension, dtype=np.float32)  # placeholder: not written
         for p in self.pending:
             if p.reused:
-                assert self.previous is not None and old_vectors is not None
-                vectors.append(old_vectors[next(stale)])
+                assert self.previous is not None
+                vectors.append(held if self.writer.holds(p.chunk.id) else old_vectors[next(stale)])  # type: ignore[index]
                 sentence_vectors.append(np.asarray(self.previous.sentences(p.chunk.id)[1], dtype=np.float32))
             else:
                 v, sv = next(fresh)

@@ -9,10 +9,9 @@ from rich.markup import escape
 
 from .config import Settings
 from .embedding import resolve_model
-from .errors import IndexMissingError
 from .indexing import BuildReport
 from .records import Answer, Source
-from .store import IndexPaths, Manifest
+from .store import serving_generation
 
 
 def source_line(s: Source) -> str:
@@ -78,18 +77,16 @@ def print_build_report(console: Console, report: BuildReport, settings: Settings
 
 
 def status(settings: Settings) -> dict[str, Any]:
-    """What the live index holds, from its manifest (no model load)."""
-    paths = IndexPaths(settings.index_dir)
-    live = paths.live_generation()
-    if live is None or not (live / "manifest.json").is_file():
-        raise IndexMissingError(
-            f"No index in {settings.index_dir}. Build one with: newsdesk index rebuild PATH (for example: newsdesk index rebuild seeds/)"
-        )
-    m = Manifest.load(live / "manifest.json")
+    """What the serving index holds, from its manifest (no model load). ``notice`` is non-empty when
+    the live generation is damaged and an earlier one answers instead."""
+    serving = serving_generation(settings.index_dir)
+    m = serving.manifest
     configured, _ = resolve_model(settings.embed_model)
     return {
         "index_dir": str(settings.index_dir),
-        "generation": live.name,
+        "generation": serving.directory.name,
+        "notice": serving.notice,
+        "store": m.store_description,
         "articles": m.articles,
         "chunks": m.chunks,
         "publishers": m.publishers,
@@ -114,6 +111,7 @@ def print_status(console: Console, info: dict[str, Any]) -> None:
     dates = f"{info['date_min']} to {info['date_max']}" if info["date_min"] else "no dated articles"
     rows = [
         ("Index", f"{info['index_dir']} (generation {info['generation']})"),
+        ("Vectors", f"Chroma, {info['store']}"),
         ("Articles", f"{info['articles']} ({info['chunks']} chunks)"),
         ("Publishers", f"{len(pubs)}: " + ", ".join(pubs[:8]) + (" …" if len(pubs) > 8 else "") if pubs else "none named"),
         ("Dates", dates + (f"; {info['undated']} undated" if info["undated"] else "")),
@@ -124,3 +122,5 @@ def print_status(console: Console, info: dict[str, Any]) -> None:
     ]
     for key, value in rows:
         console.print(f"[bold]{key:<11}[/]{escape(str(value))}")
+    if info.get("notice"):
+        console.print(f"[bold yellow]{escape(info['notice'])}[/]")

@@ -70,7 +70,17 @@ def iter_files(paths: Iterable[Path]) -> Iterator[Path | Problem]:
 
 
 def read_file(path: Path, limits: Limits = Limits()) -> Iterator[Article | Problem]:
-    """All records of one file, in order. Never raises for bad content: problems are yielded."""
+    """All records of one file, in order. Never raises for bad content: problems are yielded.
+    A file with no records at all (empty, blank, a BOM, a CSV header only, ``[]``) is a Problem too."""
+    count = 0
+    for record in _read_records(path, limits):
+        count += 1
+        yield record
+    if count == 0:
+        yield Problem(str(path), "no records in the file (it is empty or holds only blank lines or a header)")
+
+
+def _read_records(path: Path, limits: Limits) -> Iterator[Article | Problem]:
     where = str(path)
     try:
         size = path.stat().st_size
