@@ -40,6 +40,7 @@ from .htmlview import (
 )
 from .records import Answer, Filters, Source, answer_to_dict
 from .reporting import status
+from .store import ChromaUnavailableError, IndexWriteError
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,10 @@ def user_message(exc: BaseException) -> str:
         return "The index was built with a different embedding model. Rebuild it with: newsdesk index rebuild PATH"
     if isinstance(exc, IndexDamagedError):
         return "The index is damaged. Rebuild it with: newsdesk index rebuild PATH"
+    if isinstance(exc, ChromaUnavailableError):
+        return "The vector store (Chroma server) cannot be reached right now; try again shortly."
+    if isinstance(exc, IndexWriteError):
+        return "The index could not be written (disk full or read-only); the live index is unchanged."
     if isinstance(exc, NewsdeskError):
         return re.sub(r"(?:[A-Za-z]:)?(?:[\\/][\w.~-]+){2,}[\\/]?", "…", str(exc))[:300]
     return "Something went wrong while answering; the error was logged."
