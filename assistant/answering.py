@@ -129,7 +129,7 @@ def compose(question: str, index: Index, retrieval: Retrieval, settings: Setting
         coverage=coverage_statement(index, retrieval),
         notes=tuple(notes),
         retrieved=tuple(h.article.id for h in retrieval.hits),
-        retrieved_chunks=tuple(h.chunk.id for h in retrieval.hits),
+        retrieved_chunks=retrieval.chunk_ids,
     )
 
 
@@ -197,7 +197,7 @@ def abstain(question: str, index: Index, retrieval: Retrieval, searched_query: s
         nearest=nearest,
         coverage=coverage,
         retrieved=tuple(h.article.id for h in retrieval.hits),
-        retrieved_chunks=tuple(h.chunk.id for h in retrieval.hits),
+        retrieved_chunks=retrieval.chunk_ids,
     )
 
 

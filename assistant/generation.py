@@ -555,7 +555,7 @@ def _answer(question: str, index: Index, retrieval: Retrieval, query: str, draft
         coverage=coverage_statement(index, retrieval),
         notes=_notes(draft),
         retrieved=tuple(h.article.id for h in retrieval.hits),
-        retrieved_chunks=tuple(h.chunk.id for h in retrieval.hits),
+        retrieved_chunks=retrieval.chunk_ids,
         timings=timings,
     )
 

@@ -150,7 +150,7 @@ class Answer:
     coverage: str = ""
     notes: tuple[str, ...] = ()  # e.g. the resolved time period, rejected quotes
     retrieved: tuple[str, ...] = ()  # article ids in retrieval order (for evaluation)
-    retrieved_chunks: tuple[str, ...] = ()  # chunk ids in retrieval order
+    retrieved_chunks: tuple[str, ...] = ()  # chunk ids in retrieval order (a story's matching chunks together)
     timings: dict[str, float] = field(default_factory=dict, compare=False)
 
 

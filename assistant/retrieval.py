@@ -28,6 +28,11 @@ class Retrieval:
     confidence: float  # best evidence score against the whole searched query (for abstention)
     timings: dict[str, float] = field(default_factory=dict, compare=False)
 
+    @property
+    def chunk_ids(self) -> tuple[str, ...]:
+        """Every retrieved chunk in order: each story's best chunk, then its other matching ones."""
+        return tuple(cid for h in self.hits for cid in (h.chunk.id, *h.more_chunks))
+
 
 def resolve_publishers(index: Index, names: tuple[str, ...]) -> tuple[str, ...]:
     """Archive publishers matching the user's names (case-insensitive; exact first, then substring)."""
