@@ -94,7 +94,7 @@ def scale_index(src_root: Path, dst_root: Path, target: int) -> int:
     import bm25s
     import numpy as np
 
-    from assistant.store import COLLECTION, Manifest, _write_atomic, chroma_client
+    from assistant.store import COLLECTION, Manifest, _local_files, _write_atomic, chroma_client
 
     src = (src_root / "generations" / (src_root / "LIVE").read_text().strip())
     manifest = Manifest.load(src / "manifest.json")
@@ -133,7 +133,8 @@ def scale_index(src_root: Path, dst_root: Path, target: int) -> int:
     retriever = bm25s.BM25()
     retriever.index(all_terms, show_progress=False)
     retriever.save(str(dst / "bm25"), show_progress=False)
-    scaled = replace(manifest, articles=manifest.articles * copies, chunks=manifest.chunks * copies, sentences=manifest.sentences * copies)
+    scaled = replace(manifest, articles=manifest.articles * copies, chunks=manifest.chunks * copies,
+                     sentences=manifest.sentences * copies, files=_local_files(dst))
     _write_atomic(dst / "manifest.json", json.dumps(asdict(scaled)))
     _write_atomic(dst_root / "LIVE", "scaled\n")
     return scaled.chunks
