@@ -8,7 +8,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -28,8 +28,8 @@ IndexDir = Annotated[Path | None, typer.Option("--index-dir", help="Index direct
 Model = Annotated[str | None, typer.Option("--model", help="Embedding model (NEWSDESK_EMBED_MODEL).")]
 
 
-def _settings(**overrides: object) -> Settings:
-    return Settings.from_env(**overrides)
+def _settings(**overrides: Any) -> Settings:
+    return Settings.from_env(None, **overrides)
 
 
 def _offline() -> None:
