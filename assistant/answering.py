@@ -118,16 +118,30 @@ def compose(question: str, index: Index, retrieval: Retrieval, settings: Setting
     if conflict:
         text += "\n\n" + conflict
         notes.append("The sources give different figures; all are shown with their dates and publishers.")
+    return answered(question, index, retrieval, searched_query, text, tuple(quotes), tuple(sources.values()), tuple(notes))
+
+
+def answered(
+    question: str,
+    index: Index,
+    retrieval: Retrieval,
+    searched_query: str,
+    text: str,
+    quotes: tuple[Quote, ...],
+    sources: tuple[Source, ...],
+    notes: tuple[str, ...],
+) -> Answer:
+    """An answer built from verified quotes — by the offline composer or the LLM writer."""
     return Answer(
         question=question,
         text=text,
-        quotes=tuple(quotes),
-        sources=tuple(sources.values()),
+        quotes=quotes,
+        sources=sources,
         abstained=False,
         searched_query=searched_query,
         filters=retrieval.filters,
         coverage=coverage_statement(index, retrieval),
-        notes=tuple(notes),
+        notes=notes,
         retrieved=tuple(h.article.id for h in retrieval.hits),
         retrieved_chunks=retrieval.chunk_ids,
     )

@@ -35,7 +35,7 @@ from typing import Any
 import jinja2
 from jinja2 import meta
 
-from .answering import NOT_FOUND, abstain, answerable, compose, coverage_statement, source_for
+from .answering import NOT_FOUND, abstain, answerable, answered, compose, source_for
 from .config import Settings
 from .errors import ConfigError
 from .quotes import QuoteCheck, fold, verify
@@ -544,20 +544,8 @@ def _answer(question: str, index: Index, retrieval: Retrieval, query: str, draft
         )
         gave_up = abstain(question, index, retrieval, query)
         return replace(gave_up, notes=(*_notes(draft), reason), timings=timings)
-    return Answer(
-        question=question,
-        text=draft.text,
-        quotes=draft.quotes,
-        sources=draft.sources,
-        abstained=False,
-        searched_query=query,
-        filters=retrieval.filters,
-        coverage=coverage_statement(index, retrieval),
-        notes=_notes(draft),
-        retrieved=tuple(h.article.id for h in retrieval.hits),
-        retrieved_chunks=retrieval.chunk_ids,
-        timings=timings,
-    )
+    built = answered(question, index, retrieval, query, draft.text, draft.quotes, draft.sources, _notes(draft))
+    return replace(built, timings=timings)
 
 
 def _offline(

@@ -217,7 +217,7 @@ def nearest_card(s: Source, turn: int) -> str:
 
 def disclosure(answer: Answer) -> str:
     """What was actually searched: the (rewritten) query, the filters, the coverage, the time taken."""
-    rows = [("Searched for", esc(answer.searched_query)), ("Filters", esc(filters_summary(answer.filters)))]
+    rows = [("Searched for", esc(answer.searched_query)), ("Filters", esc(answer.filters.describe()))]
     if answer.coverage and not answer.abstained:
         rows.append(("Coverage", esc(answer.coverage)))
     total = answer.timings.get("total")
@@ -227,23 +227,6 @@ def disclosure(answer: Answer) -> str:
     rewritten = answer.searched_query.strip() != answer.question.strip()
     summary = "How this was searched" + (" (question rewritten)" if rewritten else "")
     return f'<details class="nd-how"><summary>{summary}</summary><dl>{body}</dl></details>'
-
-
-def filters_summary(filters: Filters) -> str:
-    if filters.empty:
-        return "whole archive"
-    bits = []
-    if filters.publishers:
-        bits.append("publisher " + ", ".join(filters.publishers))
-    if filters.authors:
-        bits.append("author " + ", ".join(filters.authors))
-    if filters.since and filters.until:
-        bits.append(f"published {filters.since.isoformat()} to {filters.until.isoformat()}")
-    elif filters.since:
-        bits.append(f"published from {filters.since.isoformat()}")
-    elif filters.until:
-        bits.append(f"published until {filters.until.isoformat()}")
-    return "; ".join(bits)
 
 
 # ---- the reader panel --------------------------------------------------------------------------
@@ -371,7 +354,7 @@ def render_filters_line(filters: Filters | None, error: str = "") -> str:
         return f'<p class="nd-scope nd-warn" role="status">{esc(error)}</p>'
     if filters is None or filters.empty:
         return '<p class="nd-scope" role="status">Searching the whole archive</p>'
-    return f'<p class="nd-scope nd-scope-on" role="status">Searching only: {esc(filters_summary(filters))}</p>'
+    return f'<p class="nd-scope nd-scope-on" role="status">Searching only: {esc(filters.describe())}</p>'
 
 
 # ---- the stylesheet (Gradio's theme variables, so light and dark both work) ----------------------

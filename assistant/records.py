@@ -134,6 +134,23 @@ class Filters:
     def empty(self) -> bool:
         return not (self.publishers or self.authors or self.since or self.until)
 
+    def describe(self) -> str:
+        """The restriction in words, as every front end states it ("whole archive" when none)."""
+        if self.empty:
+            return "whole archive"
+        bits = []
+        if self.publishers:
+            bits.append("publisher " + ", ".join(self.publishers))
+        if self.authors:
+            bits.append("author " + ", ".join(self.authors))
+        if self.since and self.until:
+            bits.append(f"published {self.since.isoformat()} to {self.until.isoformat()}")
+        elif self.since:
+            bits.append(f"published from {self.since.isoformat()}")
+        elif self.until:
+            bits.append(f"published until {self.until.isoformat()}")
+        return "; ".join(bits)
+
 
 @dataclass(frozen=True)
 class Answer:

@@ -40,19 +40,8 @@ def print_answer(console: Console, answer: Answer) -> None:
         for s in answer.nearest:
             console.print(escape(source_line(s)))
     if answer.searched_query != answer.question.strip() or not answer.filters.empty:
-        console.print(f"\n[dim]Searched: {escape(answer.searched_query)}{_filters_text(answer)}[/]")
-
-
-def _filters_text(answer: Answer) -> str:
-    f = answer.filters
-    bits = []
-    if f.publishers:
-        bits.append("publisher " + ", ".join(f.publishers))
-    if f.authors:
-        bits.append("author " + ", ".join(f.authors))
-    if f.since or f.until:
-        bits.append(f"published {f.since or '…'} to {f.until or '…'}")
-    return (" (" + "; ".join(bits) + ")") if bits else ""
+        scope = "" if answer.filters.empty else f" ({answer.filters.describe()})"
+        console.print(f"\n[dim]Searched: {escape(answer.searched_query)}{escape(scope)}[/]")
 
 
 def print_build_report(console: Console, report: BuildReport, settings: Settings) -> None:
