@@ -10,10 +10,13 @@ lists the other publishers as "also published by".
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from datasketch import MinHash, MinHashLSH
 
@@ -60,11 +63,26 @@ class StoryGroups:
 
 
 class StoryGrouper:
-    def __init__(self, threshold: float = THRESHOLD, num_perm: int = NUM_PERM) -> None:
-        self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    """Finds copies while articles stream past, keeping its state in SQLite (``path``, or memory):
+    datasketch computes each article's MinHash and the LSH band layout; the band buckets, the
+    members and the copy links are rows on disk, so memory does not grow with the archive."""
+
+    def __init__(self, path: Path | str = ":memory:", threshold: float = THRESHOLD, num_perm: int = NUM_PERM) -> None:
+        layout = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        self._bands, self._rows = layout.b, layout.r
         self._num_perm = num_perm
-        self._parent: dict[str, str] = {}
-        self._info: dict[str, _Member] = {}
+        self._db = sqlite3.connect(str(path), isolation_level=None)
+        self._db.executescript(
+            """
+            PRAGMA journal_mode = OFF;
+            PRAGMA synchronous = OFF;
+            CREATE TABLE member (ord INTEGER PRIMARY KEY, id TEXT NOT NULL, publisher TEXT, credit TEXT, date_key INTEGER);
+            CREATE TABLE band (band INTEGER NOT NULL, key INTEGER NOT NULL, ord INTEGER NOT NULL);
+            CREATE INDEX band_key ON band (band, key);
+            CREATE TABLE parent (ord INTEGER PRIMARY KEY, parent INTEGER NOT NULL);
+            """
+        )
+        self._count = 0
 
     def add(self, article: Article) -> str | None:
         """Register ``article``; returns the id of an earlier copy of the same story, if any."""
@@ -73,35 +91,53 @@ class StoryGrouper:
             return None
         mh = MinHash(num_perm=self._num_perm)
         mh.update_batch([s.encode("utf-8") for s in sh])
-        matches = sorted(self._lsh.query(mh), key=lambda m: self._info[m].order)
-        self._info[article.id] = _Member(article.id, article.publisher, article.credit, article.date_key, len(self._info))
-        self._lsh.insert(article.id, mh)
+        keys = [(b, _band_key(mh.hashvalues[b * self._rows : (b + 1) * self._rows])) for b in range(self._bands)]
+        db = self._db
+        matches = sorted({o for b, k in keys for (o,) in db.execute("SELECT ord FROM band WHERE band = ? AND key = ?", (b, k))})
+        me = self._count
+        self._count += 1
+        db.execute("INSERT INTO member VALUES (?, ?, ?, ?, ?)", (me, article.id, article.publisher, article.credit, article.date_key))
+        db.executemany("INSERT INTO band VALUES (?, ?, ?)", [(b, k, me) for b, k in keys])
         if not matches:
             return None
         root = self._root(matches[0])
         for other in matches[1:]:
             other_root = self._root(other)
             if other_root != root:  # already one story: linking a root to itself would loop forever
-                self._parent[other_root] = root
-        self._parent[article.id] = root
-        return matches[0]
+                db.execute("INSERT OR REPLACE INTO parent VALUES (?, ?)", (other_root, root))
+        db.execute("INSERT OR REPLACE INTO parent VALUES (?, ?)", (me, root))
+        return str(db.execute("SELECT id FROM member WHERE ord = ?", (matches[0],)).fetchone()[0])
 
-    def _root(self, article_id: str) -> str:
-        while article_id in self._parent:
-            article_id = self._parent[article_id]
-        return article_id
+    def _root(self, ord_: int) -> int:
+        while (row := self._db.execute("SELECT parent FROM parent WHERE ord = ?", (ord_,)).fetchone()) is not None:
+            ord_ = row[0]
+        return ord_
+
+    def _member(self, ord_: int) -> _Member:
+        row = self._db.execute("SELECT id, publisher, credit, date_key FROM member WHERE ord = ?", (ord_,)).fetchone()
+        return _Member(row[0], row[1], row[2], row[3], ord_)
 
     def groups(self) -> StoryGroups:
-        clusters: dict[str, list[_Member]] = {}
-        for article_id in self._parent:
-            root = self._root(article_id)
-            clusters.setdefault(root, [self._info[root]])
-            clusters[root].append(self._info[article_id])
+        """The stories with more than one copy (their size is the output's: only copies are held)."""
+        clusters: dict[int, list[_Member]] = {}
+        for (ord_,) in self._db.execute("SELECT ord FROM parent ORDER BY ord").fetchall():
+            root = self._root(ord_)
+            clusters.setdefault(root, [self._member(root)])
+            clusters[root].append(self._member(ord_))
         members = {}
         for cluster in clusters.values():
             ordered = sorted(cluster, key=lambda m: _original_rank(m, cluster))
             members[ordered[0].id] = [m.id for m in ordered]
         return StoryGroups(members)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _band_key(values: Any) -> int:
+    """A signed 64-bit key for one LSH band of MinHash values (what SQLite stores as an integer)."""
+    digest = hashlib.blake2b(values.tobytes(), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
 
 
 def _original_rank(member: _Member, cluster: list[_Member]) -> tuple[int, int, int]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -30,6 +32,7 @@ from .store import (
     writer_lock,
     writing,
 )
+from .tables import article_from_json, article_to_json
 
 
 class EmptyArchiveError(BadInputError):
@@ -154,9 +157,11 @@ def _build(
         report.seconds = time.perf_counter() - started
         report.generation = writer.name
         groups = builder.grouper.groups()
+        builder.close()
         writer.finish(builder.manifest(report, sources, len(groups.members)), groups)
         writer.publish()
     except BaseException:
+        builder.close()
         writer.abandon()
         raise
     finally:
@@ -188,14 +193,20 @@ class _Builder:
         self.progress = progress or (lambda what, done, total: None)
         self.limits = Limits(settings.max_file_mb * 2**20, settings.max_record_chars)
         self.report = BuildReport()
-        self.seen_bodies: dict[str, str] = {}  # body hash → location of the first copy
-        self.seen_ids: dict[str, str] = {}  # article id → location
+        self.seen = _Seen(writer.dir / "build-seen.sqlite")
         self.pending: list[_Pending] = []
-        self.grouper = StoryGrouper()
+        self.grouper = StoryGrouper(writer.dir / "build-stories.sqlite")
         self.fingerprint = hashlib.sha256()
         self.publishers: set[str] = set()
-        self.dates: list[int] = []
+        self.date_range: tuple[int, int] | None = None
         self.undated = 0
+
+    def close(self) -> None:
+        """Close and remove the build's scratch files."""
+        self.seen.close()
+        self.grouper.close()
+        for name in ("build-seen.sqlite", "build-stories.sqlite"):
+            (self.writer.dir / name).unlink(missing_ok=True)
 
     def run(self, sources: Sequence[Path]) -> BuildReport:
         entries = list(iter_files(sources))
@@ -213,29 +224,32 @@ class _Builder:
     def run_update(self, sources: Sequence[Path], prune: bool) -> BuildReport:
         """The previous generation's articles, replaced or joined by the records read from ``sources``."""
         assert self.previous is not None
-        fresh: list[Article] = []
         reread: set[str] = set()
-        for entry in iter_files(sources):
-            if isinstance(entry, Problem):
-                (self.report.rejected if entry.rejected else self.report.notices).append(entry)
-                continue
-            self.report.files += 1
-            reread.add(str(entry))
-            for record in read_file(entry, self.limits):
-                if isinstance(record, Problem):
-                    (self.report.rejected if record.rejected else self.report.notices).append(record)
-                else:
-                    fresh.append(record)
-        fresh_ids = {a.id for a in fresh}
-        for old in self.previous.articles.values():
-            if old.id in fresh_ids:
+        spool = self.writer.dir / "build-fresh.jsonl"  # the records read, kept on disk until their turn
+        with spool.open("w", encoding="utf-8") as out:
+            for entry in iter_files(sources):
+                if isinstance(entry, Problem):
+                    (self.report.rejected if entry.rejected else self.report.notices).append(entry)
+                    continue
+                self.report.files += 1
+                reread.add(str(entry))
+                for record in read_file(entry, self.limits):
+                    if isinstance(record, Problem):
+                        (self.report.rejected if record.rejected else self.report.notices).append(record)
+                    else:
+                        self.seen.mark_fresh(record.id)
+                        out.write(json.dumps(article_to_json(record), ensure_ascii=False) + "\n")
+        for old in self.previous.articles.stream():
+            if self.seen.is_fresh(old.id):
                 continue
             if prune and (old.origin in reread or not Path(old.origin).exists()):
                 self.report.removed.append(old.id)
                 continue
             self._add_article(old)
-        for article in fresh:
-            self._add_article(article)
+        with spool.open(encoding="utf-8") as records:
+            for line in records:
+                self._add_article(article_from_json(json.loads(line)))
+        spool.unlink()
         self._flush()
         return self.report
 
@@ -248,25 +262,25 @@ class _Builder:
 
     def _add_article(self, article: Article) -> None:
         where = f"{article.origin}:{article.line}"
-        body_key = hashlib.sha256(article.body.encode("utf-8")).hexdigest()
-        if body_key in self.seen_bodies:
-            self.report.duplicates.append(Problem(where, f"same text as {self.seen_bodies[body_key]}; stored once", rejected=False))
+        body_key = hashlib.sha256(article.body.encode("utf-8")).digest()
+        if (first := self.seen.body(body_key)) is not None:
+            self.report.duplicates.append(Problem(where, f"same text as {first}; stored once", rejected=False))
             return
-        if article.id in self.seen_ids:
-            new_id = _free_id(article.id, self.seen_ids)
+        if (taken := self.seen.article(article.id)) is not None:
+            new_id = self.seen.free_id(article.id)
             self.report.notices.append(
-                Problem(where, f"article id {article.id!r} already used at {self.seen_ids[article.id]}; indexed as {new_id!r}", rejected=False)
+                Problem(where, f"article id {article.id!r} already used at {taken}; indexed as {new_id!r}", rejected=False)
             )
             article = replace(article, id=new_id)
-        self.seen_bodies[body_key] = where
-        self.seen_ids[article.id] = where
+        self.seen.add(body_key, article.id, where)
         self.writer.add_article(article)
         self.report.articles += 1
         self.fingerprint.update(article.content_hash.encode())
         if article.publisher:
             self.publishers.add(article.publisher)
         if article.date_key is not None:
-            self.dates.append(article.date_key)
+            low, high = self.date_range or (article.date_key, article.date_key)
+            self.date_range = (min(low, article.date_key), max(high, article.date_key))
         else:
             self.undated += 1
         self.grouper.add(article)
@@ -346,8 +360,8 @@ class _Builder:
             articles=report.articles,
             chunks=report.chunks,
             publishers=sorted(self.publishers),
-            date_min=iso(min(self.dates)) if self.dates else None,
-            date_max=iso(max(self.dates)) if self.dates else None,
+            date_min=iso(self.date_range[0]) if self.date_range else None,
+            date_max=iso(self.date_range[1]) if self.date_range else None,
             undated=self.undated,
             source_fingerprint=self.fingerprint.hexdigest()[:32],
             sources=[str(s) for s in sources],
@@ -360,8 +374,46 @@ class _Builder:
         )
 
 
-def _free_id(article_id: str, taken: dict[str, str]) -> str:
-    n = 2
-    while f"{article_id}~{n}" in taken:
-        n += 1
-    return f"{article_id}~{n}"
+class _Seen:
+    """Body hashes and article ids met so far in a build, in a scratch SQLite file (not in memory)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db = sqlite3.connect(str(path), isolation_level=None)
+        self._db.executescript(
+            """
+            PRAGMA journal_mode = OFF;
+            PRAGMA synchronous = OFF;
+            CREATE TABLE body (hash BLOB PRIMARY KEY, location TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE article (id TEXT PRIMARY KEY, location TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE fresh (id TEXT PRIMARY KEY) WITHOUT ROWID;
+            """
+        )
+
+    def body(self, key: bytes) -> str | None:
+        row = self._db.execute("SELECT location FROM body WHERE hash = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def article(self, article_id: str) -> str | None:
+        row = self._db.execute("SELECT location FROM article WHERE id = ?", (article_id,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def free_id(self, article_id: str) -> str:
+        n = 2
+        while self.article(f"{article_id}~{n}") is not None:
+            n += 1
+        return f"{article_id}~{n}"
+
+    def add(self, body_key: bytes, article_id: str, where: str) -> None:
+        self._db.execute("INSERT INTO body VALUES (?, ?)", (body_key, where))
+        self._db.execute("INSERT INTO article VALUES (?, ?)", (article_id, where))
+
+    def mark_fresh(self, article_id: str) -> None:
+        """An update read this article again: its stored copy is replaced."""
+        self._db.execute("INSERT OR IGNORE INTO fresh VALUES (?)", (article_id,))
+
+    def is_fresh(self, article_id: str) -> bool:
+        return self._db.execute("SELECT 1 FROM fresh WHERE id = ?", (article_id,)).fetchone() is not None
+
+    def close(self) -> None:
+        self._db.close()

@@ -67,6 +67,11 @@ class Chunk:
         return f"{self.article_id}#{self.ordinal}"
 
 
+def chunk_article_id(chunk_id: str) -> str:
+    """The article id inside a chunk id (``<article id>#<ordinal>``)."""
+    return chunk_id.rpartition("#")[0]
+
+
 @dataclass(frozen=True)
 class Hit:
     """A retrieved chunk with the article it belongs to and how it ranked."""

@@ -11,7 +11,7 @@ import numpy as np
 
 from .config import Settings
 from .lexical import terms
-from .records import Evidence, Filters, Hit, date_key
+from .records import Evidence, Filters, Hit, chunk_article_id, date_key
 from .store import Index
 
 EVIDENCE_HITS = 5  # stories whose sentences are ranked as evidence
@@ -88,7 +88,7 @@ def retrieve(
     fvec = qvec if not focus or focus == query else index.embedder.embed_query(focus)
     timings["embed_query"] = time.perf_counter() - t0
     mask = scope_mask(index, filters)
-    in_scope = len(index.articles) if mask is None else len({index.chunk_rows[i]["article_id"] for i in np.flatnonzero(mask)})
+    in_scope = len(index.articles) if mask is None else len(np.unique(index.chunk_rows.article_positions[mask]))
     t1 = time.perf_counter()
     dense = index.dense(qvec, settings.candidates, chroma_where(filters)) if in_scope else []
     timings["dense"] = time.perf_counter() - t1
@@ -121,13 +121,13 @@ def fuse(index: Index, dense: list[tuple[str, float]], sparse: list[tuple[str, f
     best_of_article: dict[str, str] = {}
     chunks_of_article: dict[str, list[str]] = {}
     for cid in ranked:
-        article_id = index.chunk_rows[index.chunk_position[cid]]["article_id"]
+        article_id = chunk_article_id(cid)
         best_of_article.setdefault(article_id, cid)
         chunks_of_article.setdefault(article_id, []).append(cid)
     hits: list[Hit] = []
     seen: set[str] = set()
     for cid in ranked:
-        article_id = index.chunk_rows[index.chunk_position[cid]]["article_id"]
+        article_id = chunk_article_id(cid)
         story = index.groups.key(article_id)
         if story in seen:
             continue

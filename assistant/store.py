@@ -4,7 +4,7 @@ Layout under ``index_dir``::
 
     LIVE                    name of the generation that answers queries (replaced atomically)
     writer.lock             held (flock) by the one process that is writing
-    generations/<name>/     chroma/, bm25/, articles.jsonl, chunks.jsonl, sentences.*, groups.json,
+    generations/<name>/     chroma/, bm25/, articles/chunks tables (see tables.py), sentences.*, groups.json,
                             store.json (where its vectors live), manifest.json (written last)
 
 A rebuild writes a new generation and only then replaces ``LIVE``; a rebuild that fails or is
@@ -27,12 +27,12 @@ import os
 import re
 import shutil
 import socket
+import sqlite3
 import struct
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -43,8 +43,9 @@ from .config import Settings
 from .dedupe import StoryGroups
 from .embedding import Embedder
 from .errors import IndexDamagedError, IndexLockedError, IndexMismatchError, IndexMissingError, NewsdeskError
-from .lexical import terms
+from .lexical import BM25Writer, terms
 from .records import Article, Chunk
+from .tables import TableWriter, open_tables
 
 COLLECTION = "chunks"
 CHROMA_MAX_BATCH = 5000
@@ -406,17 +407,6 @@ def _write_atomic(path: Path, text: str) -> None:
 # ---- records on disk -----------------------------------------------------------------------
 
 
-def article_to_json(article: Article) -> dict[str, Any]:
-    data = asdict(article)
-    data["published"] = article.published.isoformat() if article.published else None
-    return data
-
-
-def article_from_json(data: dict[str, Any]) -> Article:
-    published = data.get("published")
-    return Article(**{**data, "published": date.fromisoformat(published) if published else None})
-
-
 def chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "article_id": article.id,
@@ -455,8 +445,7 @@ class GenerationWriter:
         self.name = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now // 10**9)) + f".{now % 10**9:09d}-{os.getpid()}"
         self.dir = paths.generations / self.name
         self.embedder = embedder
-        self.base_ids: set[str] = set()
-        self.written_ids: set[str] = set()
+        self._base: sqlite3.Connection | None = None  # an update's copied chunk ids, and which were written again
         self.chunks_written = 0
         self.sentences_written = 0
         self.published = False
@@ -490,15 +479,14 @@ class GenerationWriter:
                 shutil.copytree(base.dir / "chroma", self.dir / "chroma")
             self._client = chroma_client(self.dir / "chroma")
             self.collection = self._client.get_collection(COLLECTION, embedding_function=embedding_function(self.embedder))
-            self.base_ids = set(self.collection.get(include=[])["ids"])
+            self._base = _base_ids(self.collection, self.dir / "build-base.sqlite")
         else:
             self._client = chroma_client(self.dir / "chroma")
             self.collection = self._client.create_collection(
                 COLLECTION, embedding_function=embedding_function(self.embedder), configuration={"hnsw": {"space": "cosine"}}
             )
-        self._articles = self._file("articles.jsonl", "w")
-        self._chunks = self._file("chunks.jsonl", "w")
-        self._terms = self._file("bm25-terms.jsonl", "w")
+        self._tables = TableWriter(self.dir)
+        self._bm25 = BM25Writer(self.dir / "bm25")
         self._sentence_vectors = self._file("sentences.f16", "wb")
         self._sentence_rows = self._file("sentences.i32", "wb")
 
@@ -509,10 +497,12 @@ class GenerationWriter:
 
     def holds(self, chunk_id: str) -> bool:
         """Is this chunk already stored in the new generation's collection (copied from the base)?"""
-        return chunk_id in self.base_ids
+        if self._base is None:
+            return False
+        return self._base.execute("SELECT 1 FROM base WHERE id = ?", (chunk_id,)).fetchone() is not None
 
     def add_article(self, article: Article) -> None:
-        self._articles.write(json.dumps(article_to_json(article), ensure_ascii=False) + "\n")
+        self._tables.add_article(article)
 
     def add_chunks(
         self,
@@ -537,7 +527,8 @@ class GenerationWriter:
                     documents=[chunks[j].text for j in part],
                     metadatas=[metadatas[j] for j in part],
                 )
-        self.written_ids.update(c.id for c in chunks)
+        if self._base is not None:
+            self._base.executemany("UPDATE base SET written = 1 WHERE id = ?", [(c.id,) for c in chunks])
         for c, spans, svecs in zip(chunks, sentences, sentence_vectors, strict=True):
             first = self.sentences_written
             rows = np.array([(self.chunks_written, s, e) for s, e in spans], dtype=np.int32).reshape(-1, 3)
@@ -546,22 +537,27 @@ class GenerationWriter:
             self.sentences_written += len(spans)
             row = {"id": c.id, "article_id": c.article_id, "ordinal": c.ordinal, "start": c.start, "end": c.end,
                    "s0": first, "s1": self.sentences_written}
-            self._chunks.write(json.dumps(row, ensure_ascii=False) + "\n")
+            self._tables.add_chunk(row)
             self.chunks_written += 1
         for text in lexical:
-            self._terms.write(json.dumps(terms(text)) + "\n")
+            self._bm25.add(terms(text))
 
     def finish(self, manifest: Manifest, groups: StoryGroups) -> None:
         """Flush everything and close Chroma; the manifest is written last and marks the generation complete."""
         groups.save(self.dir / "groups.json")
-        stale = sorted(self.base_ids - self.written_ids)  # chunks of removed or shortened articles
-        for i in range(0, len(stale), CHROMA_MAX_BATCH):
-            self.collection.delete(ids=stale[i : i + CHROMA_MAX_BATCH])
+        if self._base is not None:  # delete the copied chunks of removed or shortened articles
+            stale = self._base.execute("SELECT id FROM base WHERE written = 0 ORDER BY id")
+            while part := [row[0] for row in stale.fetchmany(CHROMA_MAX_BATCH)]:
+                self.collection.delete(ids=part)
+            self._base.close()
+            self._base = None
+            (self.dir / "build-base.sqlite").unlink()
         for fh in self._files:
             fh.flush()
             os.fsync(fh.fileno())
             fh.close()
-        self._build_bm25()
+        self._tables.finish()
+        self._bm25.finish()
         self._close_client()  # the embedded store writes its segment files when closed
         manifest = replace(
             manifest, store=self.store["store"], chroma_server=self.store["chroma_server"], collection=self.store["collection"],
@@ -574,18 +570,6 @@ class GenerationWriter:
             client, self._client = self._client, None
             with suppress(Exception):
                 client.close()
-
-    def _build_bm25(self) -> None:
-        import bm25s
-
-        terms_path = self.dir / "bm25-terms.jsonl"
-        with terms_path.open(encoding="utf-8") as fh:
-            corpus = [json.loads(line) for line in fh]
-        retriever = bm25s.BM25()
-        if corpus:
-            retriever.index(corpus, show_progress=False)
-            retriever.save(str(self.dir / "bm25"), show_progress=False)
-        terms_path.unlink()
 
     def publish(self) -> list[str]:
         """Make this generation live, then prune old ones. Returns problems met while pruning:
@@ -601,11 +585,31 @@ class GenerationWriter:
         for fh in self._files:
             with suppress(OSError, ValueError):
                 fh.close()
+        with suppress(OSError, ValueError, AttributeError, sqlite3.Error):
+            self._bm25.close()
+            self._tables.close()
+        if self._base is not None:
+            with suppress(sqlite3.Error):
+                self._base.close()
         self._close_client()
         if self.server is not None and not self._collection_requested:
             shutil.rmtree(self.dir, ignore_errors=True)
         else:
             _remove_generation(self.dir, self.server)
+
+
+def _base_ids(collection: Any, path: Path) -> sqlite3.Connection:
+    """The ids of a copied collection, paged out of Chroma into a scratch SQLite table."""
+    db = sqlite3.connect(str(path), isolation_level=None)
+    db.executescript(
+        "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
+        "CREATE TABLE base (id TEXT PRIMARY KEY, written INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    )
+    offset = 0
+    while ids := collection.get(include=[], limit=CHROMA_MAX_BATCH, offset=offset)["ids"]:
+        db.executemany("INSERT OR IGNORE INTO base (id) VALUES (?)", [(i,) for i in ids])
+        offset += len(ids)
+    return db
 
 
 def _local_files(directory: Path) -> dict[str, int]:
@@ -688,11 +692,7 @@ class Index:
         self.server = server
         self.notice = ""
         check_files(directory, manifest)
-        self.articles: dict[str, Article] = {}
-        for a in _read_jsonl(directory / "articles.jsonl", article_from_json):
-            self.articles[a.id] = a
-        self.chunk_rows: list[dict[str, Any]] = list(_read_jsonl(directory / "chunks.jsonl", dict))
-        self.chunk_position = {row["id"]: i for i, row in enumerate(self.chunk_rows)}
+        self.articles, self.chunk_rows = open_tables(directory)
         self.groups = StoryGroups.load(directory / "groups.json")
         self.sentence_rows = np.fromfile(directory / "sentences.i32", dtype=np.int32).reshape(-1, 3)
         vectors_path = directory / "sentences.f16"
@@ -766,12 +766,15 @@ class Index:
     def columns(self) -> ChunkColumns:
         """Per-chunk publisher, author and date arrays, for filtering the BM25 scores."""
         publishers, authors, dates = [], [], []
-        for row in self.chunk_rows:
-            a = self.articles[row["article_id"]]
+        for a in self.articles.stream():
             publishers.append(a.publisher or "")
             authors.append(a.author or "")
             dates.append(a.date_key or 0)
-        return ChunkColumns(np.array(publishers, dtype=object), np.array(authors, dtype=object), np.array(dates, dtype=np.int64))
+        of_chunk = np.asarray(self.chunk_rows.article_positions, dtype=np.int64)
+        return ChunkColumns(
+            np.array(publishers, dtype=object)[of_chunk], np.array(authors, dtype=object)[of_chunk],
+            np.array(dates, dtype=np.int64)[of_chunk],
+        )
 
     def idf(self, term: str) -> float:
         """BM25 inverse document frequency of a term over chunks (0 for unknown terms)."""
@@ -787,18 +790,12 @@ class Index:
 
     def sentences(self, chunk_id: str) -> tuple[np.ndarray, np.ndarray]:
         """(rows of (chunk position, start, end), vectors) of a chunk's sentences."""
-        row = self.chunk_rows[self.chunk_position[chunk_id]]
+        row = self.chunk_rows.row(chunk_id)
         return self.sentence_rows[row["s0"] : row["s1"]], self.sentence_vectors[row["s0"] : row["s1"]]
 
-    @cached_property
-    def _chunks_of(self) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for row in self.chunk_rows:
-            out.setdefault(row["article_id"], []).append(row["id"])
-        return out
-
     def article_chunks(self, article_id: str) -> list[str]:
-        return self._chunks_of.get(article_id, [])
+        _, count = self.articles.chunk_run(article_id)
+        return [f"{article_id}#{n}" for n in range(count)]
 
     def vectors(self, chunk_ids: Sequence[str]) -> np.ndarray:
         """Stored chunk vectors, in the order of ``chunk_ids``."""
@@ -808,7 +805,7 @@ class Index:
         return np.asarray([by_id[c] for c in chunk_ids], dtype=np.float32).reshape(len(chunk_ids), self.manifest.dimension)
 
     def chunk(self, chunk_id: str) -> Chunk:
-        row = self.chunk_rows[self.chunk_position[chunk_id]]
+        row = self.chunk_rows.row(chunk_id)
         body = self.articles[row["article_id"]].body
         return Chunk(row["article_id"], row["ordinal"], row["start"], row["end"], body[row["start"] : row["end"]])
 
@@ -988,17 +985,6 @@ def check_hnsw_files(directory: Path) -> None:
                     f"The index generation {directory.name} has a damaged vector index file "
                     f"({segment.name}/{name} is {max(have, 0)} bytes; its header needs {size})."
                 )
-
-
-def _read_jsonl(path: Path, convert: Any) -> Iterator[Any]:
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            try:
-                yield convert(json.loads(line))
-            except (ValueError, TypeError, KeyError) as exc:
-                raise IndexDamagedError(
-                    f"The index generation {path.parent.name} has a damaged file: {path.name} line {number} cannot be read."
-                ) from exc
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ LLM writer that streams tokens can be plugged in as another ``AnswerStream``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -199,7 +200,7 @@ class Chat:
 
     def _titles(self) -> list[str]:
         try:
-            return [a.title for a in list(self.newsdesk.index.articles.values())[:50]]
+            return [a.title for a in itertools.islice(self.newsdesk.index.articles.stream(), 50)]
         except NewsdeskError:
             return []
 

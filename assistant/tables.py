@@ -1,0 +1,263 @@
+"""A generation's article and chunk records on disk, read one at a time.
+
+``articles.jsonl`` and ``chunks.jsonl`` hold one record per line. Beside them, ``*.idx`` hold the
+byte offset of every line (int64, one more than there are lines), ``chunks.article`` the position
+of each chunk's article (int32), and ``lookup.sqlite`` maps an article id to its position and its
+run of chunks (an article's chunks are stored together, in order, so a chunk id
+``<article id>#<ordinal>`` finds its row without a table of its own).
+
+Nothing here holds the archive in memory: a build appends, a reader seeks. That keeps a rebuild
+or an update over a large live index in bounded memory, and lets a server open an index at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+
+from .errors import IndexDamagedError
+from .records import Article
+
+LOOKUP = "lookup.sqlite"
+TABLE_FILES = ("articles.jsonl", "articles.idx", "chunks.jsonl", "chunks.idx", "chunks.article", LOOKUP)
+_CACHED = 512  # records kept parsed per table (a question touches a few dozen)
+
+
+def article_to_json(article: Article) -> dict[str, Any]:
+    data = asdict(article)
+    data["published"] = article.published.isoformat() if article.published else None
+    return data
+
+
+def article_from_json(data: dict[str, Any]) -> Article:
+    published = data.get("published")
+    return Article(**{**data, "published": date.fromisoformat(published) if published else None})
+
+
+class TableWriter:
+    """Appends articles and chunk rows; ``finish`` writes the closing offsets and the lookup."""
+
+    def __init__(self, directory: Path) -> None:
+        self.dir = directory
+        self.articles = 0
+        self.chunks = 0
+        self._files = {name: (directory / name).open("wb") for name in TABLE_FILES if name != LOOKUP}
+        self._ends = {"articles": 0, "chunks": 0}
+        self._db = sqlite3.connect(str(directory / LOOKUP), isolation_level=None)
+        self._db.executescript(
+            """
+            PRAGMA journal_mode = OFF;
+            PRAGMA synchronous = OFF;
+            CREATE TABLE article (
+                id TEXT PRIMARY KEY, pos INTEGER NOT NULL, first_chunk INTEGER NOT NULL DEFAULT -1,
+                chunks INTEGER NOT NULL DEFAULT 0
+            ) WITHOUT ROWID;
+            """
+        )
+
+    def _append(self, table: str, record: dict[str, Any]) -> None:
+        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        self._files[f"{table}.idx"].write(np.int64(self._ends[table]).tobytes())
+        self._files[f"{table}.jsonl"].write(line)
+        self._ends[table] += len(line)
+
+    def add_article(self, article: Article) -> None:
+        self._db.execute("INSERT INTO article (id, pos) VALUES (?, ?)", (article.id, self.articles))
+        self._append("articles", article_to_json(article))
+        self.articles += 1
+
+    def add_chunk(self, row: dict[str, Any]) -> None:
+        """``row`` has the chunk's ``id``, ``article_id`` and ``ordinal``; the article was added
+        before, and its chunks come one after another, ordinals counting from 0."""
+        found = self._db.execute("SELECT pos, first_chunk, chunks FROM article WHERE id = ?", (row["article_id"],)).fetchone()
+        if found is None or row["ordinal"] != found[2] or (found[1] >= 0 and found[1] + found[2] != self.chunks):
+            raise ValueError(f"chunk {row['id']} is out of order: an article's chunks are stored together, in order")
+        self._db.execute(
+            "UPDATE article SET first_chunk = ?, chunks = chunks + 1 WHERE id = ?",
+            (self.chunks if found[1] < 0 else found[1], row["article_id"]),
+        )
+        self._files["chunks.article"].write(np.int32(found[0]).tobytes())
+        self._append("chunks", row)
+        self.chunks += 1
+
+    def finish(self) -> None:
+        for table in ("articles", "chunks"):
+            self._files[f"{table}.idx"].write(np.int64(self._ends[table]).tobytes())
+        for fh in self._files.values():
+            fh.flush()
+            os.fsync(fh.fileno())
+        self.close()
+
+    def close(self) -> None:
+        for fh in self._files.values():
+            fh.close()
+        self._db.close()
+
+
+class _Lines:
+    """Line ``i`` of a JSONL file, by the offsets beside it."""
+
+    def __init__(self, directory: Path, table: str) -> None:
+        self.path = directory / f"{table}.jsonl"
+        offsets_path = directory / f"{table}.idx"
+        count = offsets_path.stat().st_size // 8
+        self.offsets = np.memmap(offsets_path, dtype=np.int64, mode="r") if count else np.zeros(1, dtype=np.int64)
+        if count == 0 or int(self.offsets[-1]) != self.path.stat().st_size:
+            raise IndexDamagedError(f"The index generation {directory.name} has a damaged file ({self.path.name} or {offsets_path.name}).")
+        self._fd = os.open(self.path, os.O_RDONLY)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __del__(self) -> None:
+        fd = getattr(self, "_fd", None)
+        if fd is not None:
+            os.close(fd)
+
+    def read(self, i: int) -> dict[str, Any]:
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        start, end = int(self.offsets[i]), int(self.offsets[i + 1])
+        raw = os.pread(self._fd, end - start, start)
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            raise IndexDamagedError(
+                f"The index generation {self.path.parent.name} has a damaged file: {self.path.name} line {i + 1} cannot be read."
+            ) from exc
+        if not isinstance(data, dict):
+            raise IndexDamagedError(f"The index generation {self.path.parent.name} has a damaged file: {self.path.name} line {i + 1}.")
+        return data
+
+    def stream(self) -> Iterator[dict[str, Any]]:
+        with self.path.open("rb") as fh:
+            for number, line in enumerate(fh, start=1):
+                try:
+                    yield json.loads(line)
+                except ValueError as exc:
+                    raise IndexDamagedError(
+                        f"The index generation {self.path.parent.name} has a damaged file: {self.path.name} line {number} cannot be read."
+                    ) from exc
+
+
+class _Lookup:
+    """Article id → (position, first chunk, chunk count), one read-only connection per thread."""
+
+    def __init__(self, path: Path) -> None:
+        if not path.is_file():
+            raise IndexDamagedError(f"The index generation {path.parent.name} has no {path.name}.")
+        self._uri = f"file:{quote(str(path))}?mode=ro&immutable=1"
+        self._local = threading.local()
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = sqlite3.connect(self._uri, uri=True)
+        return db
+
+    def article(self, article_id: str) -> tuple[int, int, int] | None:
+        try:
+            row = self._db().execute("SELECT pos, first_chunk, chunks FROM article WHERE id = ?", (article_id,)).fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise IndexDamagedError(f"The index lookup table is damaged ({exc}).") from exc
+        return None if row is None else (int(row[0]), int(row[1]), int(row[2]))
+
+    def ids(self) -> Iterator[str]:
+        for (article_id,) in self._db().execute("SELECT id FROM article ORDER BY pos"):
+            yield str(article_id)
+
+    def count(self) -> int:
+        return int(self._db().execute("SELECT count(*) FROM article").fetchone()[0])
+
+
+class ArticleTable(Mapping[str, Article]):
+    """The generation's articles by id, read from disk when asked for."""
+
+    def __init__(self, directory: Path, lookup: _Lookup) -> None:
+        self._lines = _Lines(directory, "articles")
+        self._lookup = lookup
+        self.at = lru_cache(maxsize=_CACHED)(self._at)
+
+    def _at(self, position: int) -> Article:
+        try:
+            return article_from_json(self._lines.read(position))
+        except (TypeError, KeyError, ValueError) as exc:
+            raise IndexDamagedError(f"The index generation has a damaged article record (line {position + 1}).") from exc
+
+    def __getitem__(self, article_id: str) -> Article:
+        found = self._lookup.article(article_id)
+        if found is None:
+            raise KeyError(article_id)
+        return self.at(found[0])
+
+    def __contains__(self, article_id: object) -> bool:
+        return isinstance(article_id, str) and self._lookup.article(article_id) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return self._lookup.ids()
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def stream(self) -> Iterator[Article]:
+        """Every article in stored order, read sequentially (not through the cache)."""
+        for data in self._lines.stream():
+            yield article_from_json(data)
+
+    def chunk_run(self, article_id: str) -> tuple[int, int]:
+        """(first chunk position, chunk count) of an article; (-1, 0) for an unknown one."""
+        found = self._lookup.article(article_id)
+        return (-1, 0) if found is None else (found[1], found[2])
+
+
+class ChunkTable:
+    """The generation's chunk rows (id, article_id, ordinal, start, end, s0, s1) by position."""
+
+    def __init__(self, directory: Path, articles: ArticleTable) -> None:
+        self._lines = _Lines(directory, "chunks")
+        self._articles = articles
+        path = directory / "chunks.article"
+        if path.stat().st_size != 4 * len(self._lines):
+            raise IndexDamagedError(f"The index generation {directory.name} has a damaged file (chunks.article).")
+        self.article_positions = (
+            np.memmap(path, dtype=np.int32, mode="r") if len(self._lines) else np.zeros(0, dtype=np.int32)
+        )
+        self._row = lru_cache(maxsize=_CACHED * 4)(self._lines.read)
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def __getitem__(self, position: int) -> dict[str, Any]:
+        return self._row(int(position))
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return self._lines.stream()
+
+    def position(self, chunk_id: str) -> int:
+        article_id, _, ordinal = chunk_id.rpartition("#")
+        first, count = self._articles.chunk_run(article_id)
+        if not ordinal.isdigit() or not 0 <= int(ordinal) < count:
+            raise KeyError(chunk_id)
+        return first + int(ordinal)
+
+    def row(self, chunk_id: str) -> dict[str, Any]:
+        row = self[self.position(chunk_id)]
+        if row.get("id") != chunk_id:
+            raise IndexDamagedError(f"The index's chunk table does not match its lookup (chunk {chunk_id}).")
+        return row
+
+
+def open_tables(directory: Path) -> tuple[ArticleTable, ChunkTable]:
+    articles = ArticleTable(directory, _Lookup(directory / LOOKUP))
+    return articles, ChunkTable(directory, articles)
