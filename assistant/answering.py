@@ -24,6 +24,10 @@ _DATE = re.compile(
     r"\b(19|20)\d\d\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d|"
     r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|last week|next week)\b", re.I)
 TYPE_CHECK_SENTENCES = 3
+_ASKS_SHARE = re.compile(r"\b(what share|what percentage|what percent|what proportion|what fraction)\b", re.I)
+_SHARE = re.compile(r"%|\bper ?cent\b|\b(half|third|quarter|fifth|majority|one in|out of)\b", re.I)
+_ASKS_PRICE = re.compile(r"\b(what price|how much money|what did it cost|price tag)\b", re.I)
+_MONEY = re.compile(r"[$€£]|\b(dollars?|euros?|pounds?|cents?)\b", re.I)
 
 MAX_QUOTES_PER_STORY = 2
 NEAREST_SHOWN = 3
@@ -82,14 +86,19 @@ def select_evidence(retrieval: Retrieval, limit: int, floor: float = 0.0) -> lis
 
 def answerable(question: str, retrieval: Retrieval, settings: Settings) -> bool:
     """Is the evidence strong enough to answer? The best sentence must score above the calibrated
-    threshold, and a question asking for a number or a date needs one in its best sentences."""
+    threshold, and a question asking for a number, a share, a price or a date needs one in its best
+    sentences (a share: a percentage or fraction; a price: a currency amount)."""
     if not retrieval.evidence or retrieval.confidence < settings.min_evidence_score:
         return False
-    top = retrieval.evidence[:TYPE_CHECK_SENTENCES]
+    top = [ev.text for ev in retrieval.evidence[:TYPE_CHECK_SENTENCES]]
+    if _ASKS_SHARE.search(question):
+        return any(_SHARE.search(text) for text in top)
+    if _ASKS_PRICE.search(question):
+        return any(_MONEY.search(text) for text in top)
     if _ASKS_NUMBER.search(question):
-        return any(_NUMBER.search(ev.text) for ev in top)
+        return any(_NUMBER.search(text) for text in top)
     if _ASKS_DATE.search(question):
-        return any(_DATE.search(ev.text) for ev in top)
+        return any(_DATE.search(text) for text in top)
     return True
 
 

@@ -8,11 +8,13 @@ import re
 import pytest
 from conftest import REPO, assert_quotes_verify
 
-from assistant.answering import NOT_FOUND, figures
+from assistant.answering import NOT_FOUND, answerable, figures
 from assistant.chat import Newsdesk
 from assistant.config import Settings
 from assistant.embedding import SentenceTransformerEmbedder
 from assistant.indexing import rebuild
+from assistant.records import Evidence, Filters
+from assistant.retrieval import Retrieval
 
 FIRE = [
     {"id": "fire-a", "title": "Wildfire destroys homes near Ridgeview", "publisher": "Valley Herald", "published_at": "2016-08-02",
@@ -75,6 +77,26 @@ def test_figures_ignore_years() -> None:
     assert figures("In 2016, 1,200 people and 12 percent") == {"1200", "12%"}
 
 
+def evidence_of(*sentences: str) -> Retrieval:
+    ev = tuple(Evidence("a", 0, len(s), s, 0.9) for s in sentences)
+    return Retrieval("q", Filters(), (), ev, 1, 0.9)
+
+
+@pytest.mark.parametrize(("question", "sentences", "expected"), [
+    ("What share of voters backed the measure?", ["The measure passed with 1,200 votes."], False),
+    ("What share of voters backed the measure?", ["The measure passed with 58 percent of the vote."], True),
+    ("What percentage of homes were lost?", ["Half of the homes burned."], True),
+    ("What price did the city pay for the land?", ["The city bought 40 acres of land in 2015."], False),
+    ("What price did the city pay for the land?", ["The city paid $4.2 million for the land."], True),
+    ("How many homes were destroyed?", ["Crews worked through the night."], False),
+    ("How many homes were destroyed?", ["The fire destroyed 120 homes."], True),
+    ("When did the fire start?", ["The fire started on Aug. 2, the chief said."], True),
+    ("Who leads the fire crews?", ["Chief Ana Ruiz leads the crews."], True),
+])
+def test_a_question_asking_for_a_kind_of_figure_needs_one_in_the_evidence(question: str, sentences: list[str], expected: bool) -> None:
+    assert answerable(question, evidence_of(*sentences), Settings.from_env()) is expected
+
+
 def test_abstention_and_answering_on_the_horne_dev_set(horne_settings: Settings, embedder: SentenceTransformerEmbedder) -> None:
     newsdesk = Newsdesk(horne_settings, embedder)
     answered = abstained = answerable = nulls = 0
@@ -90,7 +112,7 @@ def test_abstention_and_answering_on_the_horne_dev_set(horne_settings: Settings,
             answered += not answer.abstained
     # Calibrated on this set: the nulls are near-misses on topics the archive covers (see the closing note).
     assert answered / answerable >= 0.9
-    assert abstained / nulls >= 0.3
+    assert abstained / nulls >= 0.35
 
 
 def test_the_llm_writer_is_used_when_configured_and_its_quotes_verified(newsdesk: Newsdesk) -> None:
