@@ -694,7 +694,12 @@ class Index:
         check_files(directory, manifest)
         self.articles, self.chunk_rows = open_tables(directory)
         self.groups = StoryGroups.load(directory / "groups.json")
-        self.sentence_rows = np.fromfile(directory / "sentences.i32", dtype=np.int32).reshape(-1, 3)
+        rows_path = directory / "sentences.i32"
+        self.sentence_rows = (
+            np.memmap(rows_path, dtype=np.int32, mode="r").reshape(-1, 3)
+            if rows_path.stat().st_size >= 12 and rows_path.stat().st_size % 12 == 0
+            else np.fromfile(rows_path, dtype=np.int32).reshape(-1, 3)  # empty, or damaged: reported just below
+        )
         vectors_path = directory / "sentences.f16"
         if len(self.sentence_rows) != manifest.sentences or vectors_path.stat().st_size != manifest.sentences * manifest.dimension * 2:
             raise IndexDamagedError(f"The index generation {directory.name} has a damaged sentence table (sentences.i32, sentences.f16).")
