@@ -24,10 +24,18 @@ _DATE = re.compile(
     r"\b(19|20)\d\d\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d|"
     r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|last week|next week)\b", re.I)
 TYPE_CHECK_SENTENCES = 3
+NAME_CHECK_STORIES = 3  # the stories whose articles must mention the question's names
+MISSING_NAMES_LIMIT = 2  # this many unmentioned names and the question is about something else
 _ASKS_SHARE = re.compile(r"\b(what share|what percentage|what percent|what proportion|what fraction)\b", re.I)
 _SHARE = re.compile(r"%|\bper ?cent\b|\b(half|third|quarter|fifth|majority|one in|out of)\b", re.I)
 _ASKS_PRICE = re.compile(r"\b(what price|how much money|what did it cost|price tag)\b", re.I)
 _MONEY = re.compile(r"[$€£]|\b(dollars?|euros?|pounds?|cents?)\b", re.I)
+_FIGURE_CHECKS = (  # (asks for, has one, what it is called); the first that asks decides
+    (_ASKS_SHARE, _SHARE, "share or percentage"),
+    (_ASKS_PRICE, _MONEY, "price"),
+    (_ASKS_NUMBER, _NUMBER, "figure"),
+    (_ASKS_DATE, _DATE, "date"),
+)
 
 MAX_QUOTES_PER_STORY = 2
 NEAREST_SHOWN = 3
@@ -85,27 +93,53 @@ def select_evidence(retrieval: Retrieval, limit: int, floor: float = 0.0) -> lis
 
 
 def answerable(question: str, retrieval: Retrieval, settings: Settings) -> bool:
-    """Is the evidence strong enough to answer? The best sentence must score above the calibrated
-    threshold, and a question asking for a number, a share, a price or a date needs one in its best
-    sentences (a share: a percentage or fraction; a price: a currency amount)."""
+    return abstention_reason(question, retrieval, settings) is None
+
+
+def abstention_reason(question: str, retrieval: Retrieval, settings: Settings) -> str | None:
+    """None when the evidence can answer; else why not (an empty string when the evidence is simply
+    weak). The best sentence must score above the calibrated threshold; a question asking for a
+    number, a share (a percentage or fraction), a price (a currency amount) or a date needs one in
+    its best sentences; and a question naming several people, places or organisations that none of
+    the stories found mentions is about something the archive does not cover."""
     if not retrieval.evidence or retrieval.confidence < settings.min_evidence_score:
-        return False
+        return ""
+    unnamed = missing_names(question, retrieval.hits[:NAME_CHECK_STORIES])
+    if len(unnamed) >= MISSING_NAMES_LIMIT:
+        return f"None of the articles found mentions {_join_names(unnamed)}."
     top = [ev.text for ev in retrieval.evidence[:TYPE_CHECK_SENTENCES]]
-    if _ASKS_SHARE.search(question):
-        return any(_SHARE.search(text) for text in top)
-    if _ASKS_PRICE.search(question):
-        return any(_MONEY.search(text) for text in top)
-    if _ASKS_NUMBER.search(question):
-        return any(_NUMBER.search(text) for text in top)
-    if _ASKS_DATE.search(question):
-        return any(_DATE.search(text) for text in top)
-    return True
+    for asks, has, kind in _FIGURE_CHECKS:
+        if asks.search(question):
+            return None if any(has.search(text) for text in top) else f"The closest passages give no {kind} for it."
+    return None
+
+
+def missing_names(question: str, hits: tuple[Hit, ...]) -> list[str]:
+    """Names in the question (capitalised words after its first) that none of ``hits``' articles mention."""
+    words = re.findall(r"[^\W\d_][\w'’.-]*", question)
+    named: dict[str, str] = {}
+    for word in words[1:]:
+        if word[0].isupper():
+            for stem in terms(word):
+                named.setdefault(stem, word.rstrip(".").removesuffix("'s").removesuffix("’s"))
+    if not named or not hits:
+        return []
+    mentioned: set[str] = set()
+    for h in hits:
+        mentioned |= set(terms(f"{h.article.title}\n{h.article.publisher or ''}\n{h.article.body}"))
+    return [word for stem, word in named.items() if stem not in mentioned]
+
+
+def _join_names(names: list[str]) -> str:
+    quoted = [f"“{n}”" for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
 def compose(question: str, index: Index, retrieval: Retrieval, settings: Settings, searched_query: str) -> Answer:
     """The offline answer: the best sentence first, then supporting quotes, each cited."""
-    if not answerable(question, retrieval, settings):
-        return abstain(question, index, retrieval, searched_query)
+    reason = abstention_reason(question, retrieval, settings)
+    if reason is not None:
+        return abstain(question, index, retrieval, searched_query, reason)
     sources: dict[str, Source] = {}
     quotes: list[Quote] = []
     rejected = 0
@@ -203,12 +237,13 @@ def render_text(quotes: list[Quote], sources: dict[str, Source]) -> str:
     return "\n\n".join(lines)
 
 
-def abstain(question: str, index: Index, retrieval: Retrieval, searched_query: str) -> Answer:
+def abstain(question: str, index: Index, retrieval: Retrieval, searched_query: str, reason: str = "") -> Answer:
     nearest = tuple(
         source_for(i, h.article, h.also_published_by) for i, h in enumerate(retrieval.hits[:NEAREST_SHOWN], start=1)
     )
     coverage = coverage_statement(index, retrieval)
-    text = NOT_FOUND + (" The nearest articles found are listed below." if nearest else "") + "\n\n" + coverage
+    text = " ".join(filter(None, (NOT_FOUND, reason, "The nearest articles found are listed below." if nearest else "")))
+    text += "\n\n" + coverage
     return Answer(
         question=question,
         text=text,

@@ -8,7 +8,7 @@ import re
 import pytest
 from conftest import REPO, assert_quotes_verify
 
-from assistant.answering import NOT_FOUND, answerable, figures
+from assistant.answering import NOT_FOUND, abstention_reason, answerable, figures, missing_names
 from assistant.chat import Newsdesk
 from assistant.config import Settings
 from assistant.embedding import SentenceTransformerEmbedder
@@ -95,6 +95,25 @@ def evidence_of(*sentences: str) -> Retrieval:
 ])
 def test_a_question_asking_for_a_kind_of_figure_needs_one_in_the_evidence(question: str, sentences: list[str], expected: bool) -> None:
     assert answerable(question, evidence_of(*sentences), Settings.from_env()) is expected
+
+
+def test_a_question_naming_things_no_story_found_mentions_is_not_answered(newsdesk: Newsdesk) -> None:
+    answer = newsdesk.ask("How many homes did the Oakdale fire destroy in Nevada?")
+    assert answer.abstained and answer.text.startswith(NOT_FOUND)
+    assert "None of the articles found mentions “Oakdale” or “Nevada”." in answer.text
+    assert answer.nearest  # the fire stories are still offered as the nearest articles
+    named_once = newsdesk.ask("How many homes did the Ridgeview wildfire destroy, according to Nevada officials?")
+    assert not named_once.abstained  # one unknown name is not enough to call it another story
+    assert_quotes_verify(named_once, newsdesk.index)
+
+
+def test_names_are_the_capitalised_words_after_the_first() -> None:
+    hits = evidence_of("x").hits
+    assert missing_names("Which Oakdale firm?", hits) == []  # no stories: nothing to compare with
+    retrieval = evidence_of("The measure passed.")
+    assert abstention_reason("What share of voters backed it?", retrieval, Settings.from_env()) == (
+        "The closest passages give no share or percentage for it."
+    )
 
 
 def test_abstention_and_answering_on_the_horne_dev_set(horne_settings: Settings, embedder: SentenceTransformerEmbedder) -> None:
