@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from .asking import wanted_figure
 from .config import Settings
 from .lexical import terms
 from .quotes import verify
@@ -12,30 +13,9 @@ from .records import Answer, Article, Evidence, Hit, Quote, Source
 from .retrieval import Retrieval
 from .store import Index
 
-# Questions that ask for a quantity or a date can only be answered by a sentence that has one.
-_ASKS_NUMBER = re.compile(
-    r"\b(how many|how much|what share|what percentage|what percent|what rate|how long|how old|what price|"
-    r"how large|final tally|by how many|what age|what total)\b", re.I)
-_ASKS_DATE = re.compile(r"\b(what date|on what day|which day|when did|when was|when is|what year|which year|when will)\b", re.I)
-_NUMBER = re.compile(
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|hundred|thousand|million|"
-    r"billion|half|third|quarter)\b", re.I)
-_DATE = re.compile(
-    r"\b(19|20)\d\d\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d|"
-    r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|last week|next week)\b", re.I)
 TYPE_CHECK_SENTENCES = 3
 NAME_CHECK_STORIES = 3  # the stories whose articles must mention the question's names
 MISSING_NAMES_LIMIT = 2  # this many unmentioned names and the question is about something else
-_ASKS_SHARE = re.compile(r"\b(what share|what percentage|what percent|what proportion|what fraction)\b", re.I)
-_SHARE = re.compile(r"%|\bper ?cent\b|\b(half|third|quarter|fifth|majority|one in|out of)\b", re.I)
-_ASKS_PRICE = re.compile(r"\b(what price|how much money|what did it cost|price tag)\b", re.I)
-_MONEY = re.compile(r"[$€£]|\b(dollars?|euros?|pounds?|cents?)\b", re.I)
-_FIGURE_CHECKS = (  # (asks for, has one, what it is called); the first that asks decides
-    (_ASKS_SHARE, _SHARE, "share or percentage"),
-    (_ASKS_PRICE, _MONEY, "price"),
-    (_ASKS_NUMBER, _NUMBER, "figure"),
-    (_ASKS_DATE, _DATE, "date"),
-)
 
 MAX_QUOTES_PER_STORY = 2
 NEAREST_SHOWN = 3
@@ -107,10 +87,9 @@ def abstention_reason(question: str, retrieval: Retrieval, settings: Settings) -
     unnamed = missing_names(question, retrieval.hits[:NAME_CHECK_STORIES])
     if len(unnamed) >= MISSING_NAMES_LIMIT:
         return f"None of the articles found mentions {_join_names(unnamed)}."
-    top = [ev.text for ev in retrieval.evidence[:TYPE_CHECK_SENTENCES]]
-    for asks, has, kind in _FIGURE_CHECKS:
-        if asks.search(question):
-            return None if any(has.search(text) for text in top) else f"The closest passages give no {kind} for it."
+    wanted = wanted_figure(question)
+    if wanted is not None and not any(wanted[0].search(ev.text) for ev in retrieval.evidence[:TYPE_CHECK_SENTENCES]):
+        return f"The closest passages give no {wanted[1]} for it."
     return None
 
 

@@ -3,12 +3,14 @@ then the sentences of the best hits ranked as evidence for the question."""
 
 from __future__ import annotations
 
+import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from .asking import wanted_figure
 from .config import Settings
 from .lexical import terms
 from .records import Evidence, Filters, Hit, chunk_article_id, date_key
@@ -16,6 +18,7 @@ from .store import Index
 
 EVIDENCE_HITS = 5  # stories whose sentences are ranked as evidence
 MORE_CHUNKS = 2  # further matching chunks of a story whose sentences are ranked too
+WITHOUT_FIGURE = 0.85  # score factor of a sentence lacking the kind of figure the question asks for
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,12 @@ def retrieve(
     if latest:
         hits = newest_first(hits)
     t3 = time.perf_counter()
-    evidence = rank_sentences(index, focus or query, fvec, hits[:EVIDENCE_HITS], context=query)
+    parts = question_parts(focus or query)
+    if len(parts) > 1:  # "X, and which Y?": each part gets its own best sentences
+        ranked = [rank_sentences(index, p, index.embedder.embed_query(p), hits[:EVIDENCE_HITS], context=query) for p in parts]
+        evidence = merge_parts(ranked)
+    else:
+        evidence = rank_sentences(index, focus or query, fvec, hits[:EVIDENCE_HITS], context=query)
     whole = evidence if fvec is qvec else rank_sentences(index, query, qvec, hits[:EVIDENCE_HITS])
     confidence = whole[0].score if whole else 0.0
     timings["evidence"] = time.perf_counter() - t3
@@ -146,6 +154,39 @@ def fuse(index: Index, dense: list[tuple[str, float]], sparse: list[tuple[str, f
     return hits
 
 
+_SECOND_QUESTION = re.compile(
+    r",?\s+and\s+(?=(?:what|which|who|whom|whose|how|when|where|why|(?:in|on|at|by|for|from) (?:what|which|whom))\b)", re.I
+)
+
+
+def question_parts(question: str) -> list[str]:
+    """A question that asks two things ("Who was nominated, and which union endorsed him?") split
+    into its parts; any other question is one part."""
+    parts = [p.strip(" ,") for p in _SECOND_QUESTION.split(question)]
+    if len(parts) < 2 or any(len(p.split()) < 3 for p in parts):
+        return [question]
+    return parts
+
+
+def merge_parts(ranked: list[list[Evidence]]) -> list[Evidence]:
+    """One evidence list from each part's: scores scaled so that every part's best sentence ranks
+    first (in question order), then the rest by scaled score; a sentence keeps its best score."""
+    tops = [r[0].score for r in ranked if r and r[0].score > 0]
+    if not tops:
+        return [ev for r in ranked for ev in r]
+    best: dict[tuple[str, int], tuple[float, int, Evidence]] = {}
+    for order, part in enumerate(ranked):
+        if not part or part[0].score <= 0:
+            continue
+        scale = max(tops) / part[0].score
+        for ev in part:
+            key = (ev.article_id, ev.start)
+            scored = (ev.score * scale, -order, replace(ev, score=ev.score * scale))
+            if key not in best or scored[:2] > best[key][:2]:
+                best[key] = scored
+    return [ev for _, _, ev in sorted(best.values(), key=lambda t: (-t[0], -t[1]))]
+
+
 def newest_first(hits: list[Hit], keep: float = 0.5) -> list[Hit]:
     """Among the stories scoring at least ``keep`` of the best, the newest first (undated last)."""
     if not hits:
@@ -161,7 +202,9 @@ def rank_sentences(
 ) -> list[Evidence]:
     """Sentences of the best hits, scored by meaning — cosine between the question and the
     sentence's contextual vector stored at index time — and by the share of the question's
-    rarer words they contain (words only in the conversation ``context`` count half)."""
+    rarer words they contain (words only in the conversation ``context`` count half); when the
+    question asks for a kind of figure, sentences without one score less."""
+    wanted = wanted_figure(query)
     qterms = set(terms(query))
     weights = {t: index.idf(t) for t in qterms}
     for t in set(terms(context or "")) - qterms:
@@ -172,14 +215,14 @@ def rank_sentences(
     seen: set[tuple[str, int]] = set()
     for hit in hits:
         for chunk_id in (hit.chunk.id, *hit.more_chunks):
-            out.extend(_score_chunk(index, hit, chunk_id, qvec, qterms, weights, total, seen))
+            out.extend(_score_chunk(index, hit, chunk_id, qvec, qterms, weights, total, seen, wanted[0] if wanted else None))
     out.sort(key=lambda ev: -ev.score)
     return out
 
 
 def _score_chunk(
     index: Index, hit: Hit, chunk_id: str, qvec: np.ndarray, qterms: set[str], weights: dict[str, float],
-    total: float, seen: set[tuple[str, int]],
+    total: float, seen: set[tuple[str, int]], figure: re.Pattern[str] | None = None,
 ) -> list[Evidence]:
     rows, vectors = index.sentences(chunk_id)
     if not len(rows):
@@ -193,5 +236,8 @@ def _score_chunk(
         seen.add((hit.article.id, int(s)))
         text = body[s:e]
         coverage = sum(weights[t] for t in set(terms(text)) & qterms) / total
-        out.append(Evidence(hit.article.id, int(s), int(e), text, 0.7 * float(cos) + 0.3 * coverage))
+        score = 0.7 * float(cos) + 0.3 * coverage
+        if figure is not None and not figure.search(text):
+            score *= WITHOUT_FIGURE  # the question asks for a number, share, price or date this sentence lacks
+        out.append(Evidence(hit.article.id, int(s), int(e), text, score))
     return out

@@ -165,3 +165,30 @@ def test_grouping_many_near_identical_articles_terminates() -> None:
         grouper.add(Article(f"a{n}", "t", template.format(n=n) + f"Extra note {n}.", None, None, None, None, None, "m", 1))
     groups = grouper.groups()
     assert sum(len(m) for m in groups.members.values()) == 20
+
+
+def test_a_two_part_question_gets_a_sentence_for_each_part(newsdesk: Newsdesk) -> None:
+    question = "How much will the Green Line repairs cost, and what did the mayor's physician say about his condition?"
+    answer = newsdesk.ask(question)
+    shown = " ".join(q.text for q in answer.quotes)
+    assert "$310 million" in shown and "cardiac condition had improved" in shown
+    assert_quotes_verify(answer, newsdesk.index)
+
+
+def test_question_parts_and_their_merge() -> None:
+    from assistant.records import Evidence
+    from assistant.retrieval import merge_parts, question_parts
+
+    assert question_parts("Who won the vote, and which union endorsed him?") == ["Who won the vote", "which union endorsed him?"]
+    assert question_parts("Who won the vote and the seat?") == ["Who won the vote and the seat?"]
+    assert question_parts("Where, and what?") == ["Where, and what?"]  # parts too short to search alone
+    first = [Evidence("a", 0, 5, "aaaaa", 0.8), Evidence("a", 6, 9, "bbb", 0.4)]
+    second = [Evidence("b", 0, 5, "ccccc", 0.4), Evidence("a", 6, 9, "bbb", 0.1)]
+    merged = merge_parts([first, second])
+    assert [(e.article_id, e.start) for e in merged] == [("a", 0), ("b", 0), ("a", 6)]
+    assert merged[1].score == pytest.approx(0.8) and merged[2].score == pytest.approx(0.4)
+
+
+def test_a_question_asking_for_a_figure_leads_with_a_sentence_that_has_one(newsdesk: Newsdesk) -> None:
+    answer = newsdesk.ask("How much will the Green Line closure cost?")
+    assert not answer.abstained and "$310 million" in answer.quotes[0].text
