@@ -26,13 +26,17 @@ from .timeframe import find_period, format_range
 
 _PRONOUN = re.compile(r"\b(it|its|they|them|their|theirs|he|him|his|she|her|hers|the same|the former|the latter)\b", re.I)
 _DEICTIC = re.compile(r"\b(that|this|those|these)\s+(?!is\b|was\b|are\b|were\b)[a-z]+", re.I)
+_THAT_STORY = re.compile(  # the conversation's own subject, whatever names the question also holds
+    r"\b(that|this|the same)\s+(story|article|report|piece|interview|editorial|column|op-ed|paper|poll|survey|speech|letter)\b",
+    re.I,
+)
 _OPENERS = ("and ", "and,", "what about", "how about", "also", "but ", "so ", "then ", "why?", "why not", "who else", "what else")
 
 
 def is_dependent(question: str) -> bool:
     """Does the question lean on the conversation ("who announced it?", "and what did Russia say?")?"""
     q = question.strip().lower()
-    if q.startswith(_OPENERS) or _PRONOUN.search(q) or len(terms(question)) <= 2:
+    if q.startswith(_OPENERS) or _PRONOUN.search(q) or _THAT_STORY.search(q) or len(terms(question)) <= 2:
         return True
     return bool(_DEICTIC.search(q)) and not re.search(r"(?<!^)(?<![.?!] )\b[A-Z][a-z]+", question.strip())
 

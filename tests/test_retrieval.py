@@ -117,6 +117,8 @@ def test_latest_prefers_the_newest_story(newsdesk: Newsdesk) -> None:
 def test_follow_up_questions_are_rewritten(newsdesk: Newsdesk) -> None:
     history = ["What did the transit authority decide about the Green Line?"]
     assert is_dependent("How much will it cost?") and not is_dependent("What did the city council pass on Wednesday?")
+    assert is_dependent("Which Nobel Prize winner is quoted in that story?")  # names, but about the story just discussed
+    assert not is_dependent("Which Nobel Prize winner spoke at that Stockholm gala?")
     answer = newsdesk.ask("How much will it cost?", history=history)
     assert answer.searched_query == "What did the transit authority decide about the Green Line? How much will it cost?"
     assert answer.sources[0].article_id == "wapo-green"
