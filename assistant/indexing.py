@@ -326,7 +326,7 @@ class _Builder:
             if p.reused:
                 assert self.previous is not None
                 vectors.append(held if self.writer.holds(p.chunk.id) else old_vectors[next(stale)])  # type: ignore[index]
-                sentence_vectors.append(np.asarray(self.previous.sentences(p.chunk.id)[1], dtype=np.float32))
+                sentence_vectors.append(self.previous.sentence_vectors_copy(p.chunk.id))
             else:
                 v, sv = next(fresh)
                 vectors.append(v)

@@ -51,7 +51,7 @@ def terms(text: str) -> list[str]:
 BM25_K1 = 1.5  # bm25s's defaults: the Lucene variant of BM25
 BM25_B = 0.75
 PASS_POSTINGS = 4_000_000  # postings held in memory at once while writing the index (~32 MB)
-_READ_DOCS = 8_192  # documents read from the spool at once (~1M postings)
+_READ_DOCS = 2_048  # documents read from the spool at once (~250k postings, ~15 MB of working arrays)
 
 
 class BM25Writer:

@@ -793,6 +793,18 @@ class Index:
         n = len(self.chunk_rows)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
+    def sentence_vectors_copy(self, chunk_id: str) -> np.ndarray:
+        """A chunk's sentence vectors read into memory (float32) without mapping the file: a
+        build copying a large generation's vectors then keeps only what it holds at the moment."""
+        row = self.chunk_rows.row(chunk_id)
+        first, count, dim = int(row["s0"]), int(row["s1"]) - int(row["s0"]), self.manifest.dimension
+        with (self.dir / "sentences.f16").open("rb") as fh:
+            fh.seek(first * dim * 2)
+            raw = fh.read(count * dim * 2)
+        if len(raw) != count * dim * 2:
+            raise IndexDamagedError(f"The index generation {self.dir.name} has a damaged sentence table (sentences.f16).")
+        return np.frombuffer(raw, dtype=np.float16).reshape(count, dim).astype(np.float32)
+
     def sentences(self, chunk_id: str) -> tuple[np.ndarray, np.ndarray]:
         """(rows of (chunk position, start, end), vectors) of a chunk's sentences."""
         row = self.chunk_rows.row(chunk_id)
