@@ -771,10 +771,10 @@ class Index:
     def columns(self) -> ChunkColumns:
         """Per-chunk publisher, author and date arrays, for filtering the BM25 scores."""
         publishers, authors, dates = [], [], []
-        for a in self.articles.stream():
-            publishers.append(a.publisher or "")
-            authors.append(a.author or "")
-            dates.append(a.date_key or 0)
+        for publisher, author, date_key in self.articles.filter_columns():
+            publishers.append(publisher)
+            authors.append(author)
+            dates.append(date_key)
         of_chunk = np.asarray(self.chunk_rows.article_positions, dtype=np.int64)
         return ChunkColumns(
             np.array(publishers, dtype=object)[of_chunk], np.array(authors, dtype=object)[of_chunk],

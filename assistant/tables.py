@@ -61,7 +61,7 @@ class TableWriter:
             PRAGMA synchronous = OFF;
             CREATE TABLE article (
                 id TEXT PRIMARY KEY, pos INTEGER NOT NULL, first_chunk INTEGER NOT NULL DEFAULT -1,
-                chunks INTEGER NOT NULL DEFAULT 0
+                chunks INTEGER NOT NULL DEFAULT 0, publisher TEXT, author TEXT, date_key INTEGER
             ) WITHOUT ROWID;
             """
         )
@@ -73,7 +73,10 @@ class TableWriter:
         self._ends[table] += len(line)
 
     def add_article(self, article: Article) -> None:
-        self._db.execute("INSERT INTO article (id, pos) VALUES (?, ?)", (article.id, self.articles))
+        self._db.execute(
+            "INSERT INTO article (id, pos, publisher, author, date_key) VALUES (?, ?, ?, ?, ?)",
+            (article.id, self.articles, article.publisher, article.author, article.date_key),
+        )
         self._append("articles", article_to_json(article))
         self.articles += 1
 
@@ -177,6 +180,11 @@ class _Lookup:
         for (article_id,) in self._db().execute("SELECT id FROM article ORDER BY pos"):
             yield str(article_id)
 
+    def filter_columns(self) -> Iterator[tuple[str, str, int]]:
+        """(publisher, author, date key) of every article in stored order ("" and 0 when unknown)."""
+        for publisher, author, date_key in self._db().execute("SELECT publisher, author, date_key FROM article ORDER BY pos"):
+            yield publisher or "", author or "", int(date_key or 0)
+
     def count(self) -> int:
         return int(self._db().execute("SELECT count(*) FROM article").fetchone()[0])
 
@@ -214,6 +222,10 @@ class ArticleTable(Mapping[str, Article]):
         """Every article in stored order, read sequentially (not through the cache)."""
         for data in self._lines.stream():
             yield article_from_json(data)
+
+    def filter_columns(self) -> Iterator[tuple[str, str, int]]:
+        """(publisher, author, date key) of every article in stored order, without reading the texts."""
+        return self._lookup.filter_columns()
 
     def chunk_run(self, article_id: str) -> tuple[int, int]:
         """(first chunk position, chunk count) of an article; (-1, 0) for an unknown one."""
