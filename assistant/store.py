@@ -45,7 +45,7 @@ from .embedding import Embedder
 from .errors import IndexDamagedError, IndexLockedError, IndexMismatchError, IndexMissingError, NewsdeskError
 from .lexical import BM25Writer, terms
 from .records import Article, Chunk
-from .tables import TableWriter, open_tables
+from .tables import LOOKUP, TableWriter, open_tables
 
 COLLECTION = "chunks"
 CHROMA_MAX_BATCH = 5000
@@ -945,7 +945,17 @@ def _open_generation(directory: Path, embedder: Embedder, server: ChromaServer |
             f"the server {server.address}. Rebuild the index on the server (newsdesk index rebuild PATH) "
             "or unset NEWSDESK_CHROMA_HOST."
         )
+    check_format(directory, manifest)
     return Index(directory, embedder, manifest, server if manifest.store == "server" else None)
+
+
+def check_format(directory: Path, manifest: Manifest) -> None:
+    """Refuse, with what to do, a generation written before articles and chunks were read from disk by offset."""
+    if manifest.files and LOOKUP not in manifest.files:
+        raise IndexMismatchError(
+            f"The index in {directory.parent.parent} was written by an earlier version of newsdesk (generation "
+            f"{directory.name} has no {LOOKUP}). Rebuild it with: newsdesk index rebuild PATH"
+        )
 
 
 def _load_manifest(directory: Path) -> Manifest:
@@ -1026,6 +1036,7 @@ def serving_generation(index_dir: Path) -> Serving:
     for directory in [live, *(p for p in paths.complete_generations() if p != live)]:
         try:
             manifest = _load_manifest(directory)
+            check_format(directory, manifest)
             check_files(directory, manifest)
         except IndexDamagedError as exc:
             damage = damage or str(exc)

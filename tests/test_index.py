@@ -19,7 +19,7 @@ from assistant.config import Settings
 from assistant.embedding import SentenceTransformerEmbedder
 from assistant.errors import BadInputError, IndexLockedError, IndexMismatchError, IndexMissingError
 from assistant.indexing import rebuild
-from assistant.store import IndexPaths, open_index, writer_lock
+from assistant.store import IndexPaths, open_index, serving_generation, writer_lock
 
 QUESTION = "How many civilians are trapped in eastern Aleppo?"
 NEWSDESK = [sys.executable, "-m", "assistant.cli"]
@@ -62,6 +62,22 @@ def test_index_built_with_another_model_is_refused(settings: Settings, embedder:
     manifest_path.write_text(json.dumps(data))
     with pytest.raises(IndexMismatchError, match="Rebuild the index"):
         open_index(settings.index_dir, embedder)
+
+
+def test_index_from_an_earlier_format_asks_for_a_rebuild(settings: Settings, embedder: SentenceTransformerEmbedder) -> None:
+    rebuild([SEEDS], settings, embedder=embedder)
+    live = IndexPaths(settings.index_dir).live_generation()
+    assert live is not None
+    data = json.loads((live / "manifest.json").read_text())
+    del data["files"]["lookup.sqlite"]
+    (live / "manifest.json").write_text(json.dumps(data))
+    (live / "lookup.sqlite").unlink()
+    with pytest.raises(IndexMismatchError, match="earlier version of newsdesk"):
+        open_index(settings.index_dir, embedder)
+    with pytest.raises(IndexMismatchError, match="earlier version of newsdesk"):
+        serving_generation(settings.index_dir)
+    report = rebuild([SEEDS], settings, embedder=embedder)  # a rebuild replaces it (nothing reused from it)
+    assert report.reused == 0 and open_index(settings.index_dir, embedder).articles
 
 
 def test_empty_archive_leaves_the_live_index_unchanged(settings: Settings, embedder: SentenceTransformerEmbedder, tmp_path: Path) -> None:
