@@ -4,6 +4,7 @@ connective text that says who reported what; it abstains when the evidence is to
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .asking import wanted_figure
 from .config import Settings
@@ -105,8 +106,14 @@ def missing_names(question: str, hits: tuple[Hit, ...]) -> list[str]:
         return []
     mentioned: set[str] = set()
     for h in hits:
-        mentioned |= set(terms(f"{h.article.title}\n{h.article.publisher or ''}\n{h.article.body}"))
+        mentioned |= article_terms(h.article)
     return [word for stem, word in named.items() if stem not in mentioned]
+
+
+@lru_cache(maxsize=256)
+def article_terms(article: Article) -> frozenset[str]:
+    """Every term of an article's title, publisher and text (cached: the same stories recur)."""
+    return frozenset(terms(f"{article.title}\n{article.publisher or ''}\n{article.body}"))
 
 
 def _join_names(names: list[str]) -> str:

@@ -148,10 +148,12 @@ def scale_index(src_root: Path, dst_root: Path, target: int, server=None) -> int
     rows = np.fromfile(src / "sentences.i32", dtype=np.int32).reshape(-1, 3)
     if server is None:
         store = {"store": "embedded", "chroma_server": "", "collection": COLLECTION}
-        collection = chroma_client(dst / "chroma").create_collection(COLLECTION, configuration={"hnsw": {"space": "cosine"}})
+        collection = chroma_client(dst / "chroma").create_collection(
+            COLLECTION, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)
     else:
         store = {"store": "server", "chroma_server": server.address, "collection": collection_name("scaled")}
-        collection = server.client().create_collection(store["collection"], configuration={"hnsw": {"space": "cosine"}})
+        collection = server.client().create_collection(
+            store["collection"], configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)
     _write_atomic(dst / "store.json", json.dumps(store))
     tables, bm25 = TableWriter(dst), BM25Writer(dst / "bm25")
     by_article: dict[str, list[dict]] = {}  # type: ignore[type-arg]
