@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 from datasketch import MinHash, MinHashLSH
 
 from .records import Article
+from .tables import build_db
 
 SHINGLE_WORDS = 5
 MIN_SHINGLES = 20  # shorter texts are too small to call copies of each other
@@ -71,11 +71,9 @@ class StoryGrouper:
         layout = MinHashLSH(threshold=threshold, num_perm=num_perm)
         self._bands, self._rows = layout.b, layout.r
         self._num_perm = num_perm
-        self._db = sqlite3.connect(str(path), isolation_level=None)
-        self._db.executescript(
+        self._db = build_db(
+            path,
             """
-            PRAGMA journal_mode = OFF;
-            PRAGMA synchronous = OFF;
             CREATE TABLE member (ord INTEGER PRIMARY KEY, id TEXT NOT NULL, publisher TEXT, credit TEXT, date_key INTEGER);
             CREATE TABLE band (band INTEGER NOT NULL, key INTEGER NOT NULL, ord INTEGER NOT NULL);
             CREATE INDEX band_key ON band (band, key);

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -32,7 +31,7 @@ from .store import (
     writer_lock,
     writing,
 )
-from .tables import article_from_json, article_to_json
+from .tables import article_from_json, article_to_json, build_db
 
 
 class EmptyArchiveError(BadInputError):
@@ -379,11 +378,9 @@ class _Seen:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._db = sqlite3.connect(str(path), isolation_level=None)
-        self._db.executescript(
+        self._db = build_db(
+            path,
             """
-            PRAGMA journal_mode = OFF;
-            PRAGMA synchronous = OFF;
             CREATE TABLE body (hash BLOB PRIMARY KEY, location TEXT NOT NULL) WITHOUT ROWID;
             CREATE TABLE article (id TEXT PRIMARY KEY, location TEXT NOT NULL) WITHOUT ROWID;
             CREATE TABLE fresh (id TEXT PRIMARY KEY) WITHOUT ROWID;

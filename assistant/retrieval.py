@@ -88,7 +88,11 @@ def retrieve(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     qvec = index.embedder.embed_query(query)
-    fvec = qvec if not focus or focus == query else index.embedder.embed_query(focus)
+    parts = question_parts(focus or query)  # "X, and which Y?": each part gets its own best sentences
+    if len(parts) > 1:
+        part_vectors = index.embedder.embed_batch(parts)
+    else:
+        fvec = qvec if not focus or focus == query else index.embedder.embed_query(focus)
     timings["embed_query"] = time.perf_counter() - t0
     mask = scope_mask(index, filters)
     in_scope = len(index.articles) if mask is None else len(np.unique(index.chunk_rows.article_positions[mask]))
@@ -102,13 +106,13 @@ def retrieve(
     if latest:
         hits = newest_first(hits)
     t3 = time.perf_counter()
-    parts = question_parts(focus or query)
-    if len(parts) > 1:  # "X, and which Y?": each part gets its own best sentences
-        ranked = [rank_sentences(index, p, index.embedder.embed_query(p), hits[:EVIDENCE_HITS], context=query) for p in parts]
-        evidence = merge_parts(ranked)
+    top = hits[:EVIDENCE_HITS]
+    if len(parts) > 1:
+        evidence = merge_parts([rank_sentences(index, p, v, top, context=query) for p, v in zip(parts, part_vectors, strict=True)])
+        whole = rank_sentences(index, query, qvec, top)
     else:
-        evidence = rank_sentences(index, focus or query, fvec, hits[:EVIDENCE_HITS], context=query)
-    whole = evidence if fvec is qvec else rank_sentences(index, query, qvec, hits[:EVIDENCE_HITS])
+        evidence = rank_sentences(index, focus or query, fvec, top, context=query)
+        whole = evidence if fvec is qvec else rank_sentences(index, query, qvec, top)
     confidence = whole[0].score if whole else 0.0
     timings["evidence"] = time.perf_counter() - t3
     timings["retrieve"] = time.perf_counter() - t0

@@ -45,7 +45,7 @@ from .embedding import Embedder
 from .errors import IndexDamagedError, IndexLockedError, IndexMismatchError, IndexMissingError, NewsdeskError
 from .lexical import BM25Writer, terms
 from .records import Article, Chunk
-from .tables import LOOKUP, TableWriter, open_tables
+from .tables import LOOKUP, TableWriter, build_db, open_tables
 
 COLLECTION = "chunks"
 CHROMA_MAX_BATCH = 5000
@@ -585,9 +585,9 @@ class GenerationWriter:
         for fh in self._files:
             with suppress(OSError, ValueError):
                 fh.close()
-        with suppress(OSError, ValueError, AttributeError, sqlite3.Error):
-            self._bm25.close()
-            self._tables.close()
+        for part in ("_bm25", "_tables"):  # each closed even when the other fails
+            with suppress(OSError, ValueError, AttributeError, sqlite3.Error):
+                getattr(self, part).close()
         if self._base is not None:
             with suppress(sqlite3.Error):
                 self._base.close()
@@ -600,11 +600,7 @@ class GenerationWriter:
 
 def _base_ids(collection: Any, path: Path) -> sqlite3.Connection:
     """The ids of a copied collection, paged out of Chroma into a scratch SQLite table."""
-    db = sqlite3.connect(str(path), isolation_level=None)
-    db.executescript(
-        "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
-        "CREATE TABLE base (id TEXT PRIMARY KEY, written INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
-    )
+    db = build_db(path, "CREATE TABLE base (id TEXT PRIMARY KEY, written INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;")
     offset = 0
     while ids := collection.get(include=[], limit=CHROMA_MAX_BATCH, offset=offset)["ids"]:
         db.executemany("INSERT OR IGNORE INTO base (id) VALUES (?)", [(i,) for i in ids])

@@ -45,6 +45,14 @@ def article_from_json(data: dict[str, Any]) -> Article:
     return Article(**{**data, "published": date.fromisoformat(published) if published else None})
 
 
+def build_db(path: Path | str, schema: str) -> sqlite3.Connection:
+    """A SQLite file written by one build: autocommit, no journal and no syncs (a failed build
+    removes it with its generation; one that is kept is synced by whoever finishes it)."""
+    db = sqlite3.connect(str(path), isolation_level=None)
+    db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;\n" + schema)
+    return db
+
+
 class TableWriter:
     """Appends articles and chunk rows; ``finish`` writes the closing offsets and the lookup."""
 
@@ -54,11 +62,9 @@ class TableWriter:
         self.chunks = 0
         self._files = {name: (directory / name).open("wb") for name in TABLE_FILES if name != LOOKUP}
         self._ends = {"articles": 0, "chunks": 0}
-        self._db = sqlite3.connect(str(directory / LOOKUP), isolation_level=None)
-        self._db.executescript(
+        self._db = build_db(
+            directory / LOOKUP,
             """
-            PRAGMA journal_mode = OFF;
-            PRAGMA synchronous = OFF;
             CREATE TABLE article (
                 id TEXT PRIMARY KEY, pos INTEGER NOT NULL, first_chunk INTEGER NOT NULL DEFAULT -1,
                 chunks INTEGER NOT NULL DEFAULT 0, publisher TEXT, author TEXT, date_key INTEGER
@@ -101,6 +107,11 @@ class TableWriter:
             fh.flush()
             os.fsync(fh.fileno())
         self.close()
+        fd = os.open(self.dir / LOOKUP, os.O_RDONLY)  # written without syncs: make it durable before the manifest
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
         for fh in self._files.values():

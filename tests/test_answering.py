@@ -13,7 +13,7 @@ from assistant.chat import Newsdesk
 from assistant.config import Settings
 from assistant.embedding import SentenceTransformerEmbedder
 from assistant.indexing import rebuild
-from assistant.records import Evidence, Filters
+from assistant.records import Article, Chunk, Evidence, Filters, Hit
 from assistant.retrieval import Retrieval
 
 FIRE = [
@@ -108,10 +108,14 @@ def test_a_question_naming_things_no_story_found_mentions_is_not_answered(newsde
 
 
 def test_names_are_the_capitalised_words_after_the_first() -> None:
-    hits = evidence_of("x").hits
-    assert missing_names("Which Oakdale firm?", hits) == []  # no stories: nothing to compare with
-    retrieval = evidence_of("The measure passed.")
-    assert abstention_reason("What share of voters backed it?", retrieval, Settings.from_env()) == (
+    body = "Crews from Ridgeview and Nevada City fought the fire."
+    article = Article("a", "Ridgeview fire", body, "Valley Herald", None, None, None, None, "feed.jsonl", 1)
+    hits = (Hit(Chunk("a", 0, 0, len(body), body), article, 1.0, 1, 1),)
+    question = "Did Ridgeview's crews reach the Oakdale fire, or Nevada's Carson Valley?"
+    # "Did" only opens the question; "Valley" is named by the publisher, "Nevada" in the text, "Ridgeview's" by its stem.
+    assert missing_names(question, hits) == ["Oakdale", "Carson"]
+    assert missing_names(question, ()) == []  # no stories: nothing to compare with
+    assert abstention_reason("What share of voters backed it?", evidence_of("The measure passed."), Settings.from_env()) == (
         "The closest passages give no share or percentage for it."
     )
 

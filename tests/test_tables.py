@@ -64,12 +64,11 @@ def test_many_threads_read_at_once(tmp_path: Path) -> None:
     articles = write(tmp_path, 300)
     table, chunks = open_tables(tmp_path)
 
-    def read(n: int) -> bool:
+    def read(n: int) -> bool:  # the lookup (SQLite) is asked on every call; article records are cached
         a = articles[(n * 7) % 300]
-        return table[a.id] == a and all(chunks.row(c)["article_id"] == a.id for c in [f"{a.id}#0"] if chunks_of(a))
-
-    def chunks_of(a: Article) -> bool:
-        return table.chunk_run(a.id)[1] > 0
+        first, count = table.chunk_run(a.id)
+        rows = [chunks.row(f"{a.id}#{k}") for k in range(count)]
+        return table[a.id] == a and [chunks.position(r["id"]) for r in rows] == list(range(first, first + count))
 
     with ThreadPoolExecutor(8) as pool:
         assert all(pool.map(read, range(2000)))
