@@ -7,10 +7,11 @@ date filters resolved against the archive's newest article.
 
 from __future__ import annotations
 
+import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import date
 
@@ -116,6 +117,40 @@ class Newsdesk:
         timings["total"] = round(time.perf_counter() - started, 4)
         answer.timings.update(timings)
         return replace(answer, notes=tuple(notes) + answer.notes) if notes else answer
+
+
+    def stream(self, question: str, history: Sequence[str] = (), filters: Filters = Filters()) -> Iterator[str | Answer]:
+        """The answer as it grows: partial text (str) as it becomes shown, then the ``Answer``.
+
+        With an LLM writer the checked text streams while the model writes; offline, the answer's
+        text is given paragraph by paragraph (the lead quote first), then the whole answer."""
+        if self.writer is not None:
+            yield from self._writer_stream(question, history, filters)
+            return
+        answer = self.ask(question, history=history, filters=filters)
+        paragraphs = answer.text.split("\n\n")
+        if not answer.abstained:
+            for shown in range(1, len(paragraphs) + 1):
+                yield "\n\n".join(paragraphs[:shown])
+        yield answer
+
+    def _writer_stream(self, question: str, history: Sequence[str], filters: Filters) -> Iterator[str | Answer]:
+        items: queue.Queue[str | Answer | BaseException] = queue.Queue()
+
+        def work() -> None:
+            try:
+                items.put(self.ask(question, history=history, filters=filters, on_text=items.put))
+            except BaseException as exc:  # handed to the consumer, which decides what to show
+                items.put(exc)
+
+        threading.Thread(target=work, daemon=True).start()
+        while True:
+            item = items.get()
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+            if isinstance(item, Answer):
+                return
 
 
 def _newest(index: Index) -> date | None:

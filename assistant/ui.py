@@ -56,44 +56,9 @@ MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation
 AnswerStream = Callable[[str, Sequence[str], Filters], Iterator[str | Answer]]
 
 
-def _writer_stream(newsdesk: Newsdesk, question: str, history: Sequence[str], filters: Filters) -> Iterator[str | Answer]:
-    """Token streaming from the LLM writer: checked partial text as it arrives, then the Answer."""
-    import queue
-    import threading
-
-    items: queue.Queue[str | Answer | BaseException] = queue.Queue()
-
-    def work() -> None:
-        try:
-            items.put(newsdesk.ask(question, history=history, filters=filters, on_text=items.put))
-        except BaseException as exc:  # handed to the consumer, which shows a short message
-            items.put(exc)
-
-    threading.Thread(target=work, daemon=True).start()
-    while True:
-        item = items.get()
-        if isinstance(item, BaseException):
-            raise item
-        yield item
-        if isinstance(item, Answer):
-            return
-
-
 def progressive(newsdesk: Newsdesk) -> AnswerStream:
-    """The offline answer shown progressively: its lead paragraph first, then each following one."""
-
-    def stream(question: str, history: Sequence[str], filters: Filters) -> Iterator[str | Answer]:
-        if newsdesk.writer is not None:
-            yield from _writer_stream(newsdesk, question, history, filters)
-            return
-        answer = newsdesk.ask(question, history=history, filters=filters)
-        paragraphs = answer.text.split("\n\n")
-        if not answer.abstained:  # the text paragraph by paragraph, then the answer with its cards
-            for shown in range(1, len(paragraphs) + 1):
-                yield "\n\n".join(paragraphs[:shown])
-        yield answer
-
-    return stream
+    """The default stream: ``Newsdesk.stream`` (checked text as it grows, then the Answer)."""
+    return newsdesk.stream
 
 
 # ---- what the handlers need from the request ------------------------------------------------
