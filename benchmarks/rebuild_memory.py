@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-HORNE = REPO.parent / "shared" / "data" / "horne2017" / "articles.jsonl"
+HORNE = REPO / "tests" / "data" / "horne2017" / "articles.jsonl"
 
 CHILD = r"""
 import json, os, resource, sys, time

@@ -22,7 +22,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 REPO = Path(__file__).resolve().parent.parent
-HORNE = REPO.parent / "shared" / "data" / "horne2017" / "articles.jsonl"
+HORNE = REPO / "tests" / "data" / "horne2017" / "articles.jsonl"
 
 
 def edit(path: Path, line: int, text: str) -> None:

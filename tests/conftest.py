@@ -20,13 +20,13 @@ from assistant.store import Index  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
-SHARED = REPO.parent / "shared"
-HORNE = SHARED / "data" / "horne2017" / "articles.jsonl"
-FNC = SHARED / "data" / "fakenewscorpus-sample" / "news_sample.csv"
+DATA = REPO / "tests" / "data"  # the licensed archives, carried by the repository (see tests/data/README.md)
+HORNE = DATA / "horne2017" / "articles.jsonl"
+FNC = DATA / "fakenewscorpus-sample" / "news_sample.csv"
 
 needs_shared = pytest.mark.skipif(
     not HORNE.is_file() or not FNC.is_file(),
-    reason="../shared/data is absent: the real archives (Horne 2017, FakeNewsCorpus sample) are read from there",
+    reason="tests/data is incomplete: the real archives (Horne 2017, FakeNewsCorpus sample) are read from there",
 )
 
 
@@ -56,7 +56,7 @@ def settings(tmp_path: Path) -> Settings:
 def horne_settings(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> Settings:
     """One index of the Horne archive, built once and shared read-only by the tests that need it."""
     if not HORNE.is_file():
-        pytest.skip("../shared/data/horne2017 is absent")
+        pytest.skip("tests/data/horne2017 is absent")
     from assistant.indexing import rebuild
 
     s = Settings.from_env(index_dir=tmp_path_factory.mktemp("horne") / "index")
