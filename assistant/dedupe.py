@@ -19,8 +19,8 @@ from typing import Any
 
 from datasketch import MinHash, MinHashLSH
 
+from .builddb import build_db
 from .records import Article
-from .tables import build_db
 
 SHINGLE_WORDS = 5
 MIN_SHINGLES = 20  # shorter texts are too small to call copies of each other

@@ -12,31 +12,34 @@ from pathlib import Path
 
 import numpy as np
 
+from .builddb import build_db
 from .chunking import Span, chunk_article, embed_text, fit_spans, sentence_spans
 from .config import Settings
 from .dedupe import StoryGrouper
 from .embedding import Embedder, make_embedder
-from .errors import BadInputError, IndexDamagedError, IndexMismatchError, NewsdeskError
+from .errors import (
+    ChromaUnavailableError,
+    EmptyArchiveError,
+    IndexDamagedError,
+    IndexMismatchError,
+    MismatchCause,
+    NewsdeskError,
+)
 from .records import Article, Chunk
 from .sources import Limits, Problem, iter_files, read_file
 from .store import (
     ChromaServer,
-    ChromaUnavailableError,
+    ChunkBatch,
     GenerationWriter,
     Index,
     IndexPaths,
     Manifest,
-    chunk_metadata,
+    article_from_json,
+    article_to_json,
     open_index,
     writer_lock,
     writing,
 )
-from .tables import article_from_json, article_to_json, build_db
-
-
-class EmptyArchiveError(BadInputError):
-    pass
-
 
 EMBED_BATCH_CHUNKS = 256  # chunks handed to the encoder at once (it sorts them by length inside)
 
@@ -114,7 +117,8 @@ def update(
             raise IndexDamagedError(f"{previous.notice} (`newsdesk index update` builds on the live generation.)")
         if not _compatible(previous, settings, embedder):
             raise IndexMismatchError(
-                "The live index was built with other model or chunker settings; run `newsdesk index rebuild` instead."
+                "The live index was built with other model or chunker settings; run `newsdesk index rebuild` instead.",
+                MismatchCause.MODEL if previous.manifest.backend != embedder.backend else MismatchCause.CHUNKER,
             )
         writer = GenerationWriter(paths, embedder, base=previous, server=server)
         builder = _Builder(writer, embedder, settings, progress, previous)
@@ -330,15 +334,15 @@ class _Builder:
                 v, sv = next(fresh)
                 vectors.append(v)
                 sentence_vectors.append(sv)
-        self.writer.add_chunks(
-            [p.chunk for p in self.pending],
-            [chunk_metadata(p.article, p.chunk) for p in self.pending],
-            np.asarray(vectors, dtype=np.float32),
-            [f"{p.article.title}\n{p.article.publisher or ''}\n{p.chunk.text}" for p in self.pending],
-            [[(sp.start, sp.end) for sp in p.spans] for p in self.pending],
-            sentence_vectors,
+        self.writer.add_chunks(ChunkBatch(
+            articles=[p.article for p in self.pending],
+            chunks=[p.chunk for p in self.pending],
+            vectors=np.asarray(vectors, dtype=np.float32),
+            lexical=[f"{p.article.title}\n{p.article.publisher or ''}\n{p.chunk.text}" for p in self.pending],
+            sentences=[[(sp.start, sp.end) for sp in p.spans] for p in self.pending],
+            sentence_vectors=sentence_vectors,
             stored=[p.reused for p in self.pending],
-        )
+        ))
         self.report.chunks += len(self.pending)
         self.report.embedded += len(new)
         self.progress("chunks", self.report.chunks, 0)
@@ -414,3 +418,14 @@ class _Seen:
 
     def close(self) -> None:
         self._db.close()
+
+
+def ensure_index(settings: Settings, embedder: Embedder | None = None) -> BuildReport | None:
+    """A first start: build the index from ``settings.archive`` when the index directory has none.
+    Returns the build's report, or None when there was an index already."""
+    if IndexPaths(settings.index_dir).live_generation() is not None:
+        return None
+    import logging
+
+    logging.getLogger(__name__).warning("No index in %s: building it from %s", settings.index_dir, settings.archive)
+    return rebuild([settings.archive], settings, embedder=embedder)

@@ -128,9 +128,13 @@ def scale_index(src_root: Path, dst_root: Path, target: int, server=None) -> int
     chunks, its vectors in the embedded store or, with ``server``, in a collection on that server."""
     import numpy as np
 
-    from assistant.lexical import BM25Writer, terms
-    from assistant.store import COLLECTION, Manifest, _local_files, _write_atomic, chroma_client, collection_name
-    from assistant.tables import TableWriter, article_from_json
+    from assistant.lexical import terms
+    from assistant.store import Manifest, collection_name
+    from assistant.store.bm25 import BM25Writer
+    from assistant.store.chroma import COLLECTION, chroma_client
+    from assistant.store.manifest import local_files as _local_files
+    from assistant.store.paths import write_atomic as _write_atomic
+    from assistant.store.tables import ChunkRow, TableWriter, article_from_json
 
     src = (src_root / "generations" / (src_root / "LIVE").read_text().strip())
     manifest = Manifest.load(src / "manifest.json")
@@ -166,8 +170,8 @@ def scale_index(src_root: Path, dst_root: Path, target: int, server=None) -> int
             for a in articles:
                 tables.add_article(article_from_json({**a, "id": a["id"] + suffix}))
                 for c in by_article.get(a["id"], []):
-                    tables.add_chunk({**c, "id": c["article_id"] + suffix + "#" + str(c["ordinal"]),
-                                      "article_id": c["article_id"] + suffix, "s0": c["s0"] + offset_s, "s1": c["s1"] + offset_s})
+                    tables.add_chunk(ChunkRow.from_json({**c, "id": c["article_id"] + suffix + "#" + str(c["ordinal"]),
+                                      "article_id": c["article_id"] + suffix, "s0": c["s0"] + offset_s, "s1": c["s1"] + offset_s}))
             for t in chunk_terms:
                 bm25.add(t)
             shifted = rows.copy()

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, SEEDS, assert_quotes_verify
+from helpers import REPO, SEEDS, assert_quotes_verify
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -40,12 +40,12 @@ from assistant.chunking import chunk_article
 from assistant.config import Settings
 from assistant.dedupe import StoryGrouper
 from assistant.embedding import SentenceTransformerEmbedder
-from assistant.errors import IndexDamagedError
+from assistant.errors import IndexDamagedError, IndexWriteError
 from assistant.indexing import rebuild, update
 from assistant.records import Article, Chunk
-from assistant.reporting import status
 from assistant.sources import Problem, read_file
-from assistant.store import GenerationWriter, IndexPaths, IndexWriteError, open_index
+from assistant.store import ChunkBatch, GenerationWriter, IndexPaths, open_index
+from assistant.terminal import status_json as status
 
 SEED_ID = "000_1188ee5dcc83ef1c"
 DRILL_SEED = int(os.environ.get("NEWSDESK_DRILL_SEED", "20161005"))  # kill delays are random, but replayable
@@ -124,8 +124,8 @@ def assert_exactly_once(settings: Settings, embedder: SentenceTransformerEmbedde
     assert set(index.articles) == articles and m.articles == len(articles)
     ids = index.collection.get(include=[])["ids"]
     assert len(ids) == len(set(ids)) == m.chunks == len(index.chunk_rows) == index.collection.count()
-    assert set(ids) == {row["id"] for row in index.chunk_rows}
-    assert {row["article_id"] for row in index.chunk_rows} == articles
+    assert set(ids) == {row.id for row in index.chunk_rows}
+    assert {row.article_id for row in index.chunk_rows} == articles
     paths = IndexPaths(settings.index_dir)
     assert all((p / "manifest.json").is_file() for p in paths.generations.iterdir())  # no unfinished build left
     assert len(list(paths.generations.iterdir())) <= store.KEEP_GENERATIONS
@@ -343,8 +343,8 @@ def synthetic_generation(settings: Settings, embedder: SentenceTransformerEmbedd
             for a in articles:
                 writer.add_article(a)
                 grouper.add(a)
-            writer.add_chunks(chunks, [store.chunk_metadata(a, c) for a, c in zip(articles, chunks, strict=True)], vectors,
-                              [c.text for c in chunks], [[(0, c.end)] for c in chunks], [v[None, :] for v in vectors])
+            writer.add_chunks(ChunkBatch(articles, chunks, vectors,
+                                         [c.text for c in chunks], [[(0, c.end)] for c in chunks], [v[None, :] for v in vectors]))
             sentences += len(chunks)
         manifest = replace(open_index(settings.index_dir, embedder).manifest, articles=n, chunks=n, sentences=sentences,
                            sources=["synthetic"])

@@ -11,15 +11,15 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import HORNE, REPO, SEEDS, assert_quotes_verify
+from helpers import HORNE, REPO, SEEDS, assert_quotes_verify
 
-from assistant import store
 from assistant.chat import Newsdesk
 from assistant.config import Settings
 from assistant.embedding import SentenceTransformerEmbedder
 from assistant.errors import BadInputError, IndexLockedError, IndexMismatchError, IndexMissingError
 from assistant.indexing import rebuild
 from assistant.store import IndexPaths, open_index, serving_generation, writer_lock
+from assistant.store import writer as store_writer
 
 QUESTION = "How many civilians are trapped in eastern Aleppo?"
 NEWSDESK = [sys.executable, "-m", "assistant.cli"]
@@ -107,7 +107,7 @@ def test_duplicates_are_stored_once_and_ids_kept_unique(settings: Settings, embe
 
 
 def test_more_chunks_than_a_chroma_batch_are_batched(settings: Settings, embedder: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store, "CHROMA_MAX_BATCH", 2)
+    monkeypatch.setattr(store_writer, "CHROMA_MAX_BATCH", 2)
     report = rebuild([SEEDS], settings, embedder=embedder)
     assert open_index(settings.index_dir, embedder).collection.count() == report.chunks > 2
 
@@ -155,7 +155,7 @@ def test_kill_9_during_rebuild_leaves_the_old_index_answering(
     assert len(index.articles) == report.articles == 327
     ids = index.collection.get(include=[])["ids"]
     assert len(ids) == len(set(ids)) == report.chunks
-    assert len(list(paths.generations.iterdir())) <= store.KEEP_GENERATIONS
+    assert len(list(paths.generations.iterdir())) <= store_writer.KEEP_GENERATIONS
 
 
 def _wait_for_writer(

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.lexical import BM25Writer, terms
+from assistant.lexical import terms
+from assistant.store.bm25 import BM25Writer
 
 WORDS = st.sampled_from(["court", "vote", "senat", "tax", "syria", "aleppo", "clinton", "email", "fbi", "wall"])
 CORPUS = st.lists(st.lists(WORDS, max_size=12), min_size=1, max_size=25)

@@ -16,16 +16,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SEEDS, assert_quotes_verify
+from helpers import REPO, SEEDS, assert_quotes_verify
 
 from assistant import store
 from assistant.chat import Newsdesk
 from assistant.config import Settings
 from assistant.embedding import SentenceTransformerEmbedder
-from assistant.errors import IndexMismatchError
+from assistant.errors import ChromaUnavailableError, IndexMismatchError
 from assistant.indexing import rebuild, update
-from assistant.reporting import status
-from assistant.store import ChromaServer, ChromaUnavailableError, IndexPaths, collection_name, open_index
+from assistant.store import ChromaServer, IndexPaths, collection_name, open_index
+from assistant.terminal import status_json as status
 
 QUESTION = "How many civilians are trapped in eastern Aleppo?"
 CHROMA = Path(sys.executable).parent / "chroma"

@@ -11,7 +11,7 @@ import pytest
 
 from assistant.errors import IndexDamagedError
 from assistant.records import Article
-from assistant.tables import TableWriter, open_tables
+from assistant.store.tables import ChunkRow, TableWriter, open_tables
 
 
 def article(n: int) -> Article:
@@ -27,7 +27,7 @@ def write(directory: Path, count: int, chunks_each: int = 2) -> list[Article]:
     for a in articles:
         writer.add_article(a)
         for k in range(chunks_each if int(a.id.split("/")[1].split("#")[0]) % 3 else 0):  # every third has no chunk
-            writer.add_chunk({"id": f"{a.id}#{k}", "article_id": a.id, "ordinal": k, "start": 0, "end": 5, "s0": 0, "s1": 0})
+            writer.add_chunk(ChunkRow(f"{a.id}#{k}", a.id, k, start=0, end=5, sentence_start=0, sentence_end=0))
     writer.finish()
     return articles
 
@@ -40,7 +40,7 @@ def test_records_come_back_by_id_position_and_in_order(tmp_path: Path) -> None:
     with pytest.raises(KeyError):
         table["feed/99"]
     assert len(chunks) == sum(2 for n in range(50) if n % 3)
-    assert chunks.row("feed/7#x#1")["id"] == "feed/7#x#1"  # ids containing '#' still split at the last one
+    assert chunks.row("feed/7#x#1").id == "feed/7#x#1"  # ids containing '#' still split at the last one
     assert table.chunk_run("feed/6#x") == (-1, 0)
     with pytest.raises(KeyError):
         chunks.position("feed/7#x#2")
@@ -51,12 +51,12 @@ def test_chunks_out_of_article_order_are_refused(tmp_path: Path) -> None:
     writer = TableWriter(tmp_path)
     writer.add_article(article(1))
     writer.add_article(article(2))
-    writer.add_chunk({"id": "feed/1#x#0", "article_id": "feed/1#x", "ordinal": 0})
-    writer.add_chunk({"id": "feed/2#x#0", "article_id": "feed/2#x", "ordinal": 0})
+    writer.add_chunk(ChunkRow("feed/1#x#0", "feed/1#x", 0, 0, 0, 0, 0))
+    writer.add_chunk(ChunkRow("feed/2#x#0", "feed/2#x", 0, 0, 0, 0, 0))
     with pytest.raises(ValueError, match="out of order"):
-        writer.add_chunk({"id": "feed/1#x#1", "article_id": "feed/1#x", "ordinal": 1})
+        writer.add_chunk(ChunkRow("feed/1#x#1", "feed/1#x", 1, 0, 0, 0, 0))
     with pytest.raises(ValueError, match="out of order"):
-        writer.add_chunk({"id": "feed/3#x#0", "article_id": "feed/3#x", "ordinal": 0})
+        writer.add_chunk(ChunkRow("feed/3#x#0", "feed/3#x", 0, 0, 0, 0, 0))
     writer.close()
 
 
@@ -68,7 +68,7 @@ def test_many_threads_read_at_once(tmp_path: Path) -> None:
         a = articles[(n * 7) % 300]
         first, count = table.chunk_run(a.id)
         rows = [chunks.row(f"{a.id}#{k}") for k in range(count)]
-        return table[a.id] == a and [chunks.position(r["id"]) for r in rows] == list(range(first, first + count))
+        return table[a.id] == a and [chunks.position(r.id) for r in rows] == list(range(first, first + count))
 
     with ThreadPoolExecutor(8) as pool:
         assert all(pool.map(read, range(2000)))

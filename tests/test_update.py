@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import SEEDS, assert_quotes_verify
+from helpers import SEEDS, assert_quotes_verify
 
 from assistant.chat import Newsdesk
 from assistant.config import Settings

@@ -17,7 +17,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -26,8 +26,9 @@ from urllib.parse import quote
 
 import numpy as np
 
-from .errors import IndexDamagedError
-from .records import Article
+from ..builddb import build_db
+from ..errors import IndexDamagedError
+from ..records import Article, Chunk
 
 LOOKUP = "lookup.sqlite"
 TABLE_FILES = ("articles.jsonl", "articles.idx", "chunks.jsonl", "chunks.idx", "chunks.article", LOOKUP)
@@ -45,12 +46,36 @@ def article_from_json(data: dict[str, Any]) -> Article:
     return Article(**{**data, "published": date.fromisoformat(published) if published else None})
 
 
-def build_db(path: Path | str, schema: str) -> sqlite3.Connection:
-    """A SQLite file written by one build: autocommit, no journal and no syncs (a failed build
-    removes it with its generation; one that is kept is synced by whoever finishes it)."""
-    db = sqlite3.connect(str(path), isolation_level=None)
-    db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;\n" + schema)
-    return db
+@dataclass(frozen=True, slots=True)
+class ChunkRow:
+    """A chunk as the tables store it: where it lies in its article's body (``start``:``end``) and
+    which rows of the sentence tables (``sentences.*``) are its sentences (``sentence_start``:``sentence_end``)."""
+
+    id: str
+    article_id: str
+    ordinal: int
+    start: int
+    end: int
+    sentence_start: int
+    sentence_end: int
+
+    @property
+    def sentences(self) -> slice:
+        """The chunk's rows in the sentence tables."""
+        return slice(self.sentence_start, self.sentence_end)
+
+    def chunk(self, body: str) -> Chunk:
+        """The chunk itself, its text cut from its article's ``body``."""
+        return Chunk(self.article_id, self.ordinal, self.start, self.end, body[self.start : self.end])
+
+    def to_json(self) -> dict[str, Any]:
+        """The line of ``chunks.jsonl`` (keys and their order are the file format)."""
+        return {"id": self.id, "article_id": self.article_id, "ordinal": self.ordinal, "start": self.start,
+                "end": self.end, "s0": self.sentence_start, "s1": self.sentence_end}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ChunkRow:
+        return cls(data["id"], data["article_id"], data["ordinal"], data["start"], data["end"], data["s0"], data["s1"])
 
 
 class TableWriter:
@@ -86,18 +111,17 @@ class TableWriter:
         self._append("articles", article_to_json(article))
         self.articles += 1
 
-    def add_chunk(self, row: dict[str, Any]) -> None:
-        """``row`` has the chunk's ``id``, ``article_id`` and ``ordinal``; the article was added
-        before, and its chunks come one after another, ordinals counting from 0."""
-        found = self._db.execute("SELECT pos, first_chunk, chunks FROM article WHERE id = ?", (row["article_id"],)).fetchone()
-        if found is None or row["ordinal"] != found[2] or (found[1] >= 0 and found[1] + found[2] != self.chunks):
-            raise ValueError(f"chunk {row['id']} is out of order: an article's chunks are stored together, in order")
+    def add_chunk(self, row: ChunkRow) -> None:
+        """The chunk's article was added before, and its chunks come one after another, ordinals counting from 0."""
+        found = self._db.execute("SELECT pos, first_chunk, chunks FROM article WHERE id = ?", (row.article_id,)).fetchone()
+        if found is None or row.ordinal != found[2] or (found[1] >= 0 and found[1] + found[2] != self.chunks):
+            raise ValueError(f"chunk {row.id} is out of order: an article's chunks are stored together, in order")
         self._db.execute(
             "UPDATE article SET first_chunk = ?, chunks = chunks + 1 WHERE id = ?",
-            (self.chunks if found[1] < 0 else found[1], row["article_id"]),
+            (self.chunks if found[1] < 0 else found[1], row.article_id),
         )
         self._files["chunks.article"].write(np.int32(found[0]).tobytes())
-        self._append("chunks", row)
+        self._append("chunks", row.to_json())
         self.chunks += 1
 
     def finish(self) -> None:
@@ -245,7 +269,7 @@ class ArticleTable(Mapping[str, Article]):
 
 
 class ChunkTable:
-    """The generation's chunk rows (id, article_id, ordinal, start, end, s0, s1) by position."""
+    """The generation's chunk rows by position."""
 
     def __init__(self, directory: Path, articles: ArticleTable) -> None:
         self._lines = _Lines(directory, "chunks")
@@ -256,16 +280,28 @@ class ChunkTable:
         self.article_positions = (
             np.memmap(path, dtype=np.int32, mode="r") if len(self._lines) else np.zeros(0, dtype=np.int32)
         )
-        self._row = lru_cache(maxsize=_CACHED * 4)(self._lines.read)
+        self._row = lru_cache(maxsize=_CACHED * 4)(self._read)
+
+    def _read(self, position: int) -> ChunkRow:
+        return self._parse(self._lines.read(position), position + 1)
+
+    def _parse(self, data: dict[str, Any], line: int) -> ChunkRow:
+        try:
+            return ChunkRow.from_json(data)
+        except (TypeError, KeyError) as exc:
+            raise IndexDamagedError(
+                f"The index generation {self._lines.path.parent.name} has a damaged chunk record ({self._lines.path.name} line {line})."
+            ) from exc
 
     def __len__(self) -> int:
         return len(self._lines)
 
-    def __getitem__(self, position: int) -> dict[str, Any]:
+    def __getitem__(self, position: int) -> ChunkRow:
         return self._row(int(position))
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return self._lines.stream()
+    def __iter__(self) -> Iterator[ChunkRow]:
+        for line, data in enumerate(self._lines.stream(), start=1):
+            yield self._parse(data, line)
 
     def position(self, chunk_id: str) -> int:
         article_id, _, ordinal = chunk_id.rpartition("#")
@@ -274,9 +310,9 @@ class ChunkTable:
             raise KeyError(chunk_id)
         return first + int(ordinal)
 
-    def row(self, chunk_id: str) -> dict[str, Any]:
+    def row(self, chunk_id: str) -> ChunkRow:
         row = self[self.position(chunk_id)]
-        if row.get("id") != chunk_id:
+        if row.id != chunk_id:
             raise IndexDamagedError(f"The index's chunk table does not match its lookup (chunk {chunk_id}).")
         return row
 
