@@ -120,8 +120,3 @@ def _exact_or_folded(body: str, text: str, hint: int, after_only: bool = False) 
         return None
     s, e = where[at], where[at + len(folded_needle) - 1] + 1
     return s, e
-
-
-def check_shown(article: Article, quote: Quote) -> bool:
-    """The invariant for anything displayed: the body holds exactly this text at these offsets."""
-    return quote.article_id == article.id and article.body[quote.start : quote.end] == quote.text and bool(quote.text)

@@ -67,7 +67,8 @@ def run(questions_path: Path, archive: list[Path], k: int, out: Path, tmp: Path)
     from assistant.config import Settings
     from assistant.embedding import SentenceTransformerEmbedder
     from assistant.eval_report import write_report
-    from assistant.evaluation import load_questions, run_eval, summarize
+    from assistant.evaluation import run_eval, summarize
+    from assistant.questionsets import load_questions
 
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
     settings = Settings.from_env(index_dir=tmp / "unused")

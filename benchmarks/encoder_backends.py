@@ -46,8 +46,7 @@ def main() -> None:
         print(f"skipped: {archive} is absent (the Horne archive is read from ../shared)")
         return
     from assistant.config import Settings
-    from assistant.embedding import SentenceTransformerEmbedder
-    from assistant.onnx_encoder import OnnxEmbedder
+    from assistant.embedding import OnnxEmbedder, SentenceTransformerEmbedder
 
     settings = Settings.from_env()
     questions = [q for q in map(json.loads, questions_path.read_text(encoding="utf-8").splitlines()) if q["type"] != "null"]

@@ -22,8 +22,6 @@ from assistant.embedding import SentenceTransformerEmbedder
 from assistant.errors import QuestionSetError
 from assistant.eval_report import failure_reasons
 from assistant.evaluation import (
-    GoldQuote,
-    Question,
     all_gold_at,
     answer_metrics,
     ask_all,
@@ -31,7 +29,6 @@ from assistant.evaluation import (
     contains_answer,
     evidence_recall,
     hit_at,
-    load_questions,
     percentile,
     question_metrics,
     quote_hit_at,
@@ -40,6 +37,7 @@ from assistant.evaluation import (
     verification_rate,
 )
 from assistant.indexing import rebuild
+from assistant.questionsets import GoldQuote, Question, load_questions
 from assistant.quotes import fold
 from assistant.records import Answer, Article, Chunk, Filters, Quote
 from assistant.sources import Problem, iter_files, read_file

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import HORNE, SEEDS
+from helpers import HORNE, SEEDS
 
 from assistant.chunking import chunk_article, embed_text, sentence_spans
 from assistant.config import Settings
-from assistant.embedding import SentenceTransformerEmbedder
+from assistant.embedding import OnnxEmbedder, SentenceTransformerEmbedder
+from assistant.embedding.onnx_backend import _write_atomically, quantize_int8
 from assistant.errors import ConfigError
 from assistant.indexing import rebuild
-from assistant.onnx_encoder import OnnxEmbedder, _write_atomically, quantize_int8
 from assistant.records import Article
 from assistant.sources import read_file
 from assistant.store import IndexPaths, Manifest

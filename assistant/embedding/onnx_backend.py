@@ -1,10 +1,11 @@
-"""The packaged encoder run by ONNX Runtime instead of torch: fp32 (same vectors) or int8 (faster).
+"""The ONNX backend: the packaged encoder run by ONNX Runtime instead of torch, fp32 (same vectors)
+or int8 (faster).
 
-The model is exported once with ``torch.onnx.export`` (int8: ``quantize_dynamic`` of the MatMuls,
-per channel) into a cache directory, keyed by model id, a hash of the weights and the backend, and
-re-used by every later process. At run time only ``onnxruntime`` and ``tokenizers`` are needed.
-Vectors are pooled as sentence-transformers pools this model: mean over the real tokens (special
-tokens included), L2-normalised.
+The model is exported once (``torch_backend.export_onnx``; int8: ``quantize_dynamic`` of the
+MatMuls, per channel) into a cache directory, keyed by model id, a hash of the weights and the
+backend, and re-used by every later process. At run time only ``onnxruntime`` and ``tokenizers``
+are needed. Vectors are pooled as sentence-transformers pools this model: mean over the real
+tokens (special tokens included), L2-normalised.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from .config import DEFAULT_MODEL
-from .embedding import Embedder, resolve_model
-from .errors import ConfigError
+from ..config import DEFAULT_MODEL
+from ..errors import ConfigError
+from .base import Embedder, pool_spans, resolve_model
+from .torch_backend import export_onnx
 
 BACKENDS = ("onnx-fp32", "onnx-int8")
-OPSET = 17
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 TokenSink = Callable[[int, np.ndarray, list[tuple[int, int]]], None]  # (text index, token embeddings, offsets)
@@ -172,23 +173,16 @@ class OnnxEmbedder(Embedder):
     def embed_with_spans(
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
     ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """One forward pass: each text's vector and, per span, the normalised mean of the token
-        embeddings whose character offsets overlap it (the same semantics as the torch encoder)."""
+        """One forward pass: each text's vector and each span's vector (``pool_spans`` of the token
+        embeddings, as the torch encoder pools them)."""
         if len(spans) != len(texts):
             raise ValueError(f"{len(texts)} texts but {len(spans)} span lists")
         span_vectors = [np.zeros((len(s), self.dimension), dtype=np.float32) for s in spans]
 
-        def pool_spans(i: int, hidden: np.ndarray, offsets: list[tuple[int, int]]) -> None:
-            starts = np.array([a for a, _ in offsets], dtype=np.int64)
-            ends = np.array([b for _, b in offsets], dtype=np.int64)
-            real = ends > starts  # special tokens have empty offsets
-            for row, (s, e) in enumerate(spans[i]):
-                inside = real & (starts < e) & (ends > s)
-                if inside.any():
-                    v = hidden[inside].mean(axis=0)
-                    span_vectors[i][row] = v / (np.linalg.norm(v) or 1.0)
+        def on_tokens(i: int, hidden: np.ndarray, offsets: list[tuple[int, int]]) -> None:
+            span_vectors[i] = pool_spans(hidden, offsets, spans[i])
 
-        return self._encode(texts, pool_spans), span_vectors
+        return self._encode(texts, on_tokens), span_vectors
 
     def _encode(self, texts: Sequence[str], on_tokens: TokenSink | None = None) -> np.ndarray:
         """Vectors in input order, batched longest first; ``on_tokens(i, token embeddings, offsets)``
@@ -226,47 +220,7 @@ class OnnxEmbedder(Embedder):
         return np.asarray(hidden, dtype=np.float32), mask.astype(np.float32)
 
 
-# ---- export (torch + transformers are imported only here) -----------------------------------
-
-
-def export_onnx(model_dir: Path, out: Path) -> None:
-    """Export the transformer of ``model_dir`` to ``out``: inputs ids/mask/types, output last_hidden_state."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    import torch
-    from transformers import AutoModel, AutoTokenizer
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
-    model = AutoModel.from_pretrained(str(model_dir), local_files_only=True, attn_implementation="eager").eval()
-    sample = tokenizer(["an example sentence to trace", "a shorter one"], padding=True, return_tensors="pt")
-    names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in sample]
-    axes = {n: {0: "batch", 1: "sequence"} for n in names}
-    axes["last_hidden_state"] = {0: "batch", 1: "sequence"}
-
-    class HiddenStates(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = model
-
-        def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-            return self.model(**dict(zip(names, inputs, strict=True))).last_hidden_state
-
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            HiddenStates(),
-            tuple(sample[n] for n in names),
-            str(out),
-            input_names=names,
-            output_names=["last_hidden_state"],
-            dynamic_axes=axes,
-            opset_version=OPSET,
-            do_constant_folding=True,
-            dynamo=False,
-        )
+# ---- int8 quantisation and the cache files ------------------------------------------------
 
 
 def quantize_int8(fp32: Path, out: Path) -> None:
