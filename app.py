@@ -1,5 +1,9 @@
-"""Serve the newsdesk chat on 127.0.0.1 (builds the index from seeds/ on first start unless --no-build)."""
+"""Serve the newsdesk chat on 127.0.0.1 (builds the index from seeds/ on first start unless --no-build).
 
+The composition root: settings → Newsdesk → the index started → the chat built → served.
+"""
+
+import logging
 import os
 import sys
 
@@ -8,8 +12,32 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
+from assistant import ui  # noqa: E402
+from assistant.chat import Newsdesk  # noqa: E402
 from assistant.config import Settings  # noqa: E402
-from assistant.ui import serve  # noqa: E402
+from assistant.errors import NewsdeskError  # noqa: E402
+from assistant.indexing import ensure_index  # noqa: E402
+
+log = logging.getLogger("newsdesk")
+
+
+def start_index(settings: Settings, newsdesk: Newsdesk) -> None:
+    """Build the index on a first start, then open it so that the first question does not wait.
+    A failure is logged and the chat starts anyway: its page says how to build an index."""
+    try:
+        ensure_index(settings, newsdesk.embedder)
+        newsdesk.index  # noqa: B018 - opening it is the point
+    except NewsdeskError as exc:
+        log.error("%s", exc)
+
+
+def main(argv: list[str]) -> None:
+    settings = Settings.from_env()
+    newsdesk = Newsdesk(settings)
+    if "--no-build" not in argv:
+        start_index(settings, newsdesk)
+    ui.launch(ui.build_app(newsdesk, settings), settings)
+
 
 if __name__ == "__main__":
-    serve(Settings.from_env(), build_index="--no-build" not in sys.argv[1:])
+    main(sys.argv[1:])

@@ -6,7 +6,6 @@ import json
 import os
 import sys
 import time
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -32,7 +31,7 @@ def _settings(**overrides: Any) -> Settings:
     return Settings.from_env(None, **overrides)
 
 
-def _offline() -> None:
+def _no_network_or_telemetry() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -53,7 +52,7 @@ def index_rebuild(
     sources = paths or [settings.archive]
     with RichProgress(err) as progress:
         report = rebuild(sources, settings, progress=progress)
-    from .reporting import print_build_report
+    from .terminal import print_build_report
 
     print_build_report(out, report, settings)
 
@@ -68,7 +67,7 @@ def index_update(
     """Add new and re-index changed articles without re-encoding unchanged ones."""
     from .indexing import update
     from .progress import RichProgress
-    from .reporting import print_build_report
+    from .terminal import print_build_report
 
     settings = _settings(index_dir=index_dir, embed_model=model)
     with RichProgress(err) as progress:
@@ -77,16 +76,15 @@ def index_update(
 
 
 @index_app.command("status")
-def index_status(index_dir: IndexDir = None, model: Model = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def show_status(index_dir: IndexDir = None, model: Model = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show what the live index holds."""
-    from .reporting import print_status, status
+    from .terminal import index_status, print_status, status_json
 
     settings = _settings(index_dir=index_dir, embed_model=model)
-    info = status(settings)
     if as_json:
-        out.print_json(json.dumps(info))
+        out.print_json(json.dumps(status_json(settings)))
     else:
-        print_status(out, info)
+        print_status(out, index_status(settings))
 
 
 @app.command()
@@ -105,9 +103,9 @@ def ask(
     """Answer QUESTION from the archive with verified, cited quotes."""
     from .chat import Newsdesk
     from .records import Filters, answer_to_dict
-    from .reporting import print_answer
+    from .terminal import print_answer
 
-    filters = Filters(tuple(publisher or ()), tuple(author or ()), _date(since, "--since"), _date(until, "--until"))
+    filters = Filters.parse(publisher, author, since, until, labels=("--since", "--until"))
     settings = _settings(index_dir=index_dir, embed_model=model, top_k=top_k)
     desk = Newsdesk(settings)
     answer = desk.ask(question, history=tuple(history or ()), filters=filters)
@@ -119,16 +117,25 @@ def ask(
         print_answer(out, answer)
 
 
-@app.command()
-def serve(
+@app.command("serve")
+def serve_command(
     host: Annotated[str | None, typer.Option(help="Address to bind (NEWSDESK_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (NEWSDESK_PORT).")] = None,
     index_dir: IndexDir = None,
 ) -> None:
     """Serve the browser chat (builds the index from the default archive first if there is none)."""
-    from .ui import serve as serve_ui
+    from .chat import Newsdesk
+    from .indexing import ensure_index
+    from .ui import serve_chat
 
-    serve_ui(_settings(host=host, port=port, index_dir=index_dir))
+    settings = _settings(host=host, port=port, index_dir=index_dir)
+    newsdesk = Newsdesk(settings)
+    try:
+        ensure_index(settings, newsdesk.embedder)
+        newsdesk.index  # noqa: B018 - opened now, so that the first question does not wait
+    except NewsdeskError as exc:  # the chat starts anyway: its page says how to build an index
+        err.print(f"[bold yellow]{escape(str(exc))}[/]")
+    serve_chat(newsdesk, settings)
 
 
 @app.command("eval")
@@ -168,17 +175,8 @@ def show_settings() -> None:
     out.print(table)
 
 
-def _date(value: str | None, option: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise NewsdeskError(f"{option} {value!r} is not a date; use YYYY-MM-DD.") from None
-
-
 def main() -> None:
-    _offline()
+    _no_network_or_telemetry()
     try:
         app(standalone_mode=False)
     except NewsdeskError as exc:

@@ -7,9 +7,13 @@ cleaned article body they come from, which is what makes every quote checkable.
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
+
+from .errors import InputError
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,12 @@ class Source:
     also_published_by: tuple[str, ...] = ()
 
 
+def source_for(number: int, article: Article, also: tuple[str, ...] = ()) -> Source:
+    """The sources-list entry of ``article`` as citation ``number``."""
+    published = article.published.isoformat() if article.published else (str(article.year) if article.year else None)
+    return Source(number, article.id, article.title, article.publisher, article.author, published, article.url, article.origin, also)
+
+
 @dataclass(frozen=True)
 class Filters:
     """What the search was restricted to; empty means the whole archive."""
@@ -134,6 +144,40 @@ class Filters:
     authors: tuple[str, ...] = ()
     since: date | None = None
     until: date | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        publishers: Iterable[str] | None = None,
+        authors: Iterable[str] | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        *,
+        labels: tuple[str, str] = ("From date", "Until date"),
+    ) -> Filters:
+        """The filters as a reader typed them (CLI options, the chat's fields): blank and repeated names
+        dropped, dates as YYYY-MM-DD. A date that is not one, or a start after the end, is an
+        ``InputError`` worded for the reader; ``labels`` name the two date fields as the front end does."""
+        start, end = cls._day(since, labels[0]), cls._day(until, labels[1])
+        if start and end and start > end:
+            raise InputError(f"The date range is empty: {start.isoformat()} is after {end.isoformat()}.")
+        return cls(cls._names(publishers), cls._names(authors), start, end)
+
+    @staticmethod
+    def _names(values: Iterable[str] | None) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(str(v) for v in (values or ()) if str(v).strip()))
+
+    @staticmethod
+    def _day(text: str | None, label: str) -> date | None:
+        text = (text or "").strip()
+        if not text:
+            return None
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            try:
+                return date.fromisoformat(text)
+            except ValueError:  # a day that does not exist, such as 2021-02-30
+                pass
+        raise InputError(f"{label} “{text[:40]}” is not a date; use YYYY-MM-DD.")
 
     @property
     def empty(self) -> bool:
@@ -155,6 +199,9 @@ class Filters:
         elif self.until:
             bits.append(f"published until {self.until.isoformat()}")
         return "; ".join(bits)
+
+
+NOT_FOUND = "The archive does not contain an answer to this question."  # how every abstention begins
 
 
 @dataclass(frozen=True)
@@ -189,3 +236,35 @@ def answer_to_dict(answer: Answer) -> dict[str, object]:
         "until": f.until.isoformat() if f.until else None,
     }
     return data
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """What the serving index holds, from its manifest: ``newsdesk index status`` and the chat's archive panel."""
+
+    index_dir: str
+    generation: str
+    notice: str  # non-empty when the live generation is damaged and an earlier one answers instead
+    store: str
+    articles: int
+    chunks: int
+    publishers: tuple[str, ...]
+    date_min: str | None
+    date_max: str | None
+    undated: int
+    model: str
+    dimension: int
+    model_matches_settings: bool
+    chunk_tokens: int
+    chromadb: str
+    built_at: str
+    build_seconds: float
+    sources: tuple[str, ...]
+    rejected: int  # records and files rejected by the build
+    duplicates: int  # duplicate texts stored once
+
+    def to_dict(self) -> dict[str, object]:
+        """As plain JSON data (what ``newsdesk index status --json`` prints)."""
+        from dataclasses import asdict
+
+        return {**asdict(self), "publishers": list(self.publishers), "sources": list(self.sources)}

@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import REPO, SEEDS
+from helpers import REPO, SEEDS
 
-from assistant.errors import IndexMissingError
+from assistant.errors import IndexMissingError, InputError
 
 QUESTION = "How many civilians are trapped in eastern Aleppo?"
 
@@ -58,3 +58,33 @@ def test_ask_without_an_index_explains_how_to_build_one(tmp_path: Path) -> None:
 def test_bad_options_are_explained(tmp_path: Path) -> None:
     result = newsdesk("ask", "--since", "last tuesday", QUESTION, index_dir=tmp_path / "none")
     assert result.returncode != 0 and "YYYY-MM-DD" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_filter_options_exit_with_the_input_code(tmp_path: Path) -> None:
+    """Options are checked before anything is opened: a bad date or an empty range is exit 2 (README)."""
+    not_a_date = newsdesk("ask", "--since", "notadate", QUESTION, index_dir=tmp_path / "none")
+    assert not_a_date.returncode == InputError.exit_code == 2, not_a_date.stderr
+    assert "--since" in not_a_date.stderr and "YYYY-MM-DD" in not_a_date.stderr and "Traceback" not in not_a_date.stderr
+    backwards = newsdesk("ask", "--since", "2016-10-01", "--until", "2016-09-01", QUESTION, index_dir=tmp_path / "none")
+    assert backwards.returncode == 2, backwards.stderr
+    assert "2016-10-01 is after 2016-09-01" in backwards.stderr and "Traceback" not in backwards.stderr
+
+
+STATUS_KEYS = ["index_dir", "generation", "notice", "store", "articles", "chunks", "publishers", "date_min", "date_max",
+               "undated", "model", "dimension", "model_matches_settings", "chunk_tokens", "chromadb", "built_at",
+               "build_seconds", "sources", "rejected", "duplicates"]
+
+
+def test_status_json_names_every_field(tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    assert newsdesk("index", "rebuild", str(SEEDS), index_dir=index_dir).returncode == 0
+    shown = newsdesk("index", "status", "--json", index_dir=index_dir)
+    assert shown.returncode == 0, shown.stderr
+    data = json.loads(shown.stdout)
+    assert list(data) == STATUS_KEYS
+    assert data["index_dir"] == str(index_dir) and data["notice"] == "" and data["store"] == "embedded"
+    assert (data["articles"], data["publishers"], data["undated"]) == (1, ["The Washington Post"], 1)
+    assert (data["date_min"], data["date_max"]) == (None, None)
+    assert data["model"].endswith("all-MiniLM-L6-v2") and data["dimension"] == 384 and data["model_matches_settings"] is True
+    assert data["sources"] == [str(SEEDS)] and isinstance(data["build_seconds"], float)
+    assert (data["rejected"], data["duplicates"]) == (0, 0)

@@ -21,9 +21,9 @@ import ui_helpers as h
 
 from assistant.config import Settings
 from assistant.embedding import Embedder
-from assistant.errors import IndexMissingError, NewsdeskError
-from assistant.htmlview import Turn, article_paragraphs, render_answer, render_article, render_transcript, safe_url
+from assistant.errors import IndexMissingError, InputError, NewsdeskError, chat_message
 from assistant.records import Answer, Article, Filters, Quote, Source
+from assistant.ui.html import Turn, article_paragraphs, render_answer, render_article, render_transcript, safe_url
 
 BANANAS = "What is the price of bananas in Peru?"
 BRIDGE = "How long will the Elm Street bridge close for repairs?"
@@ -440,11 +440,11 @@ def test_follow_up_sends_earlier_questions_as_history(app: h.Served) -> None:
 
 
 def test_errors_are_short_and_never_show_paths(app: h.Served) -> None:
-    from assistant.ui import Chat, user_message
+    from assistant.ui import Chat
 
-    assert "newsdesk index rebuild PATH" in user_message(IndexMissingError("No index in /srv/secret/index. Build one"))
-    assert "/srv/secret" not in user_message(NewsdeskError("Cannot read /srv/secret/data/file.jsonl: denied"))
-    assert user_message(RuntimeError("boom at /srv/secret/x.py line 3")) == "Something went wrong while answering; the error was logged."
+    assert "newsdesk index rebuild PATH" in chat_message(IndexMissingError("No index in /srv/secret/index. Build one"))
+    assert "/srv/secret" not in chat_message(NewsdeskError("Cannot read /srv/secret/data/file.jsonl: denied"))
+    assert chat_message(RuntimeError("boom at /srv/secret/x.py line 3")) == "Something went wrong while answering; the error was logged."
 
     def broken(question: str, history: Any, filters: Filters) -> Iterator[str | Answer]:
         raise RuntimeError("Traceback in /srv/secret/module.py")
@@ -483,22 +483,20 @@ def test_highlight_covers_exactly_the_quoted_span_across_paragraphs() -> None:
 
 
 def test_filters_parse_and_refuse_bad_dates() -> None:
-    from assistant.ui import InputError, parse_filters
-
-    f = parse_filters(["Valley Courier", "Valley Courier"], "2021-01-01", " 2021-12-31 ")
+    f = Filters.parse(["Valley Courier", "Valley Courier"], since="2021-01-01", until=" 2021-12-31 ")
     assert f == Filters(publishers=("Valley Courier",), since=date(2021, 1, 1), until=date(2021, 12, 31))
-    assert parse_filters([], "", "").empty
+    assert Filters.parse([], since="", until="").empty
     with pytest.raises(InputError, match="YYYY-MM-DD"):
-        parse_filters([], "last week", "")
+        Filters.parse([], since="last week", until="")
     with pytest.raises(InputError, match="empty"):
-        parse_filters([], "2021-02-01", "2021-01-01")
+        Filters.parse([], since="2021-02-01", until="2021-01-01")
 
 
 def test_example_questions_come_from_the_archive(tmp_path: Path) -> None:
     from assistant.ui import example_questions, title_questions
 
-    assert example_questions({"sources": [str(h.SEEDS)]})[0].startswith("Which Syrian city")
-    assert example_questions({"sources": [str(tmp_path)]}) == []
+    assert example_questions([str(h.SEEDS)])[0].startswith("Which Syrian city")
+    assert example_questions([str(tmp_path)]) == []
     assert title_questions(["Bridge closure extended", " "]) == ["What does the archive report about “Bridge closure extended”?"]
 
 

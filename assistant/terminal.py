@@ -1,8 +1,6 @@
-"""Plain-text renderings for the terminal: answers, build summaries, index status."""
+"""Plain-text renderings for the terminal: answers, build summaries, index status (and reading that status)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -10,7 +8,7 @@ from rich.markup import escape
 from .config import Settings
 from .embedding import resolve_model
 from .indexing import BuildReport
-from .records import Answer, Source
+from .records import Answer, IndexStatus, Source
 from .store import serving_generation
 
 
@@ -65,51 +63,56 @@ def print_build_report(console: Console, report: BuildReport, settings: Settings
         console.print(f"[dim]  {escape(str(p))}[/]")
 
 
-def status(settings: Settings) -> dict[str, Any]:
+def index_status(settings: Settings) -> IndexStatus:
     """What the serving index holds, from its manifest (no model load). ``notice`` is non-empty when
     the live generation is damaged and an earlier one answers instead."""
     serving = serving_generation(settings.index_dir)
     m = serving.manifest
     configured, _ = resolve_model(settings.embed_model)
-    return {
-        "index_dir": str(settings.index_dir),
-        "generation": serving.directory.name,
-        "notice": serving.notice,
-        "store": m.store_description,
-        "articles": m.articles,
-        "chunks": m.chunks,
-        "publishers": m.publishers,
-        "date_min": m.date_min,
-        "date_max": m.date_max,
-        "undated": m.undated,
-        "model": m.model_id,
-        "dimension": m.dimension,
-        "model_matches_settings": configured == m.model_id,
-        "chunk_tokens": m.chunk_tokens,
-        "chromadb": m.chromadb_version,
-        "built_at": m.built_at,
-        "build_seconds": m.build_seconds,
-        "sources": m.sources,
-        "rejected": len(m.report.get("rejected", [])),
-        "duplicates": len(m.report.get("duplicates", [])),
-    }
+    return IndexStatus(
+        index_dir=str(settings.index_dir),
+        generation=serving.directory.name,
+        notice=serving.notice,
+        store=m.store_description,
+        articles=m.articles,
+        chunks=m.chunks,
+        publishers=tuple(m.publishers),
+        date_min=m.date_min,
+        date_max=m.date_max,
+        undated=m.undated,
+        model=m.model_id,
+        dimension=m.dimension,
+        model_matches_settings=configured == m.model_id,
+        chunk_tokens=m.chunk_tokens,
+        chromadb=m.chromadb_version,
+        built_at=m.built_at,
+        build_seconds=m.build_seconds,
+        sources=tuple(m.sources),
+        rejected=len(m.report.get("rejected", [])),
+        duplicates=len(m.report.get("duplicates", [])),
+    )
 
 
-def print_status(console: Console, info: dict[str, Any]) -> None:
-    pubs = info["publishers"]
-    dates = f"{info['date_min']} to {info['date_max']}" if info["date_min"] else "no dated articles"
+def status_json(settings: Settings) -> dict[str, object]:
+    """The index status as JSON data (``newsdesk index status --json``)."""
+    return index_status(settings).to_dict()
+
+
+def print_status(console: Console, info: IndexStatus) -> None:
+    pubs = info.publishers
+    dates = f"{info.date_min} to {info.date_max}" if info.date_min else "no dated articles"
     rows = [
-        ("Index", f"{info['index_dir']} (generation {info['generation']})"),
-        ("Vectors", f"Chroma, {info['store']}"),
-        ("Articles", f"{info['articles']} ({info['chunks']} chunks)"),
+        ("Index", f"{info.index_dir} (generation {info.generation})"),
+        ("Vectors", f"Chroma, {info.store}"),
+        ("Articles", f"{info.articles} ({info.chunks} chunks)"),
         ("Publishers", f"{len(pubs)}: " + ", ".join(pubs[:8]) + (" …" if len(pubs) > 8 else "") if pubs else "none named"),
-        ("Dates", dates + (f"; {info['undated']} undated" if info["undated"] else "")),
-        ("Model", f"{info['model']} ({info['dimension']} dimensions)" + ("" if info["model_matches_settings"] else " — does not match NEWSDESK_EMBED_MODEL")),
-        ("Built", f"{info['built_at']} in {info['build_seconds']} s; chromadb {info['chromadb']}"),
-        ("Sources", ", ".join(info["sources"])),
-        ("Rejected", f"{info['rejected']} records; {info['duplicates']} duplicates stored once"),
+        ("Dates", dates + (f"; {info.undated} undated" if info.undated else "")),
+        ("Model", f"{info.model} ({info.dimension} dimensions)" + ("" if info.model_matches_settings else " — does not match NEWSDESK_EMBED_MODEL")),
+        ("Built", f"{info.built_at} in {info.build_seconds} s; chromadb {info.chromadb}"),
+        ("Sources", ", ".join(info.sources)),
+        ("Rejected", f"{info.rejected} records; {info.duplicates} duplicates stored once"),
     ]
     for key, value in rows:
         console.print(f"[bold]{key:<11}[/]{escape(str(value))}")
-    if info.get("notice"):
-        console.print(f"[bold yellow]{escape(info['notice'])}[/]")
+    if info.notice:
+        console.print(f"[bold yellow]{escape(info.notice)}[/]")

@@ -1,0 +1,4 @@
+element.addEventListener('click', (event) => {
+  const el = event.target.closest('[data-q]');
+  if (el && element.contains(el)) trigger('click', {question: el.dataset.q});
+});
