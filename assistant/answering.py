@@ -1,18 +1,38 @@
-"""Evidence → Answer. The offline composer builds the answer only from verified quotes, with
-connective text that says who reported what; it abstains when the evidence is too weak."""
+"""Evidence → Answer: the one place that decides every answer.
+
+``answer`` runs the abstention rule, then either the LLM writer (when one is given; its draft is
+checked by ``generation``) or the offline composer, which builds the answer only from verified
+quotes with connective text saying who reported what. When the writer fails or is too slow, the
+offline answer is shown with a note saying so.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
-from functools import lru_cache
+import time
+from collections.abc import Callable
+from dataclasses import replace
 
-from .asking import wanted_figure
 from .config import Settings
+from .generation import (
+    MAX_QUOTES,
+    MAX_SOURCES,
+    Draft,
+    Writer,
+    describe_failure,
+    draft_notes,
+    select_passages,
+    write_draft,
+)
 from .lexical import terms
+from .question import join_names, missing_names, wanted_figure
 from .quotes import verify
-from .records import Answer, Article, Evidence, Hit, Quote, Source
+from .records import NOT_FOUND, Answer, Evidence, Hit, Quote, Source, source_for
 from .retrieval import Retrieval
 from .store import Index
+
+log = logging.getLogger(__name__)
 
 TYPE_CHECK_SENTENCES = 3
 NAME_CHECK_STORIES = 3  # the stories whose articles must mention the question's names
@@ -20,13 +40,6 @@ MISSING_NAMES_LIMIT = 2  # this many unmentioned names and the question is about
 
 MAX_QUOTES_PER_STORY = 2
 NEAREST_SHOWN = 3
-NOT_FOUND = "The archive does not contain an answer to this question."
-
-
-def source_for(number: int, article: Article, also: tuple[str, ...] = ()) -> Source:
-    published = article.published.isoformat() if article.published else (str(article.year) if article.year else None)
-    return Source(number, article.id, article.title, article.publisher, article.author, published, article.url, article.origin, also)
-
 
 def attribution(source: Source) -> str:
     """"The Washington Post (2016)" — who said it and when, as the answer's connective text."""
@@ -87,45 +100,68 @@ def abstention_reason(question: str, retrieval: Retrieval, settings: Settings) -
         return ""
     unnamed = missing_names(question, retrieval.hits[:NAME_CHECK_STORIES])
     if len(unnamed) >= MISSING_NAMES_LIMIT:
-        return f"None of the articles found mentions {_join_names(unnamed)}."
+        return f"None of the articles found mentions {join_names(unnamed)}."
     wanted = wanted_figure(question)
     if wanted is not None and not any(wanted[0].search(ev.text) for ev in retrieval.evidence[:TYPE_CHECK_SENTENCES]):
         return f"The closest passages give no {wanted[1]} for it."
     return None
 
 
-def missing_names(question: str, hits: tuple[Hit, ...]) -> list[str]:
-    """Names in the question (capitalised words after its first) that none of ``hits``' articles mention."""
-    words = re.findall(r"[^\W\d_][\w'’.-]*", question)
-    named: dict[str, str] = {}
-    for word in words[1:]:
-        if word[0].isupper():
-            for stem in terms(word):
-                named.setdefault(stem, word.rstrip(".").removesuffix("'s").removesuffix("’s"))
-    if not named or not hits:
-        return []
-    mentioned: set[str] = set()
-    for h in hits:
-        mentioned |= article_terms(h.article)
-    return [word for stem, word in named.items() if stem not in mentioned]
+def answer(
+    question: str,
+    retrieval: Retrieval,
+    index: Index,
+    settings: Settings,
+    *,
+    writer: Writer | None = None,
+    on_text: Callable[[str], None] | None = None,
+) -> Answer:
+    """The answer to ``question`` from ``retrieval`` — every front end's answer is decided here.
 
-
-@lru_cache(maxsize=256)
-def article_terms(article: Article) -> frozenset[str]:
-    """Every term of an article's title, publisher and text (cached: the same stories recur)."""
-    return frozenset(terms(f"{article.title}\n{article.publisher or ''}\n{article.body}"))
-
-
-def _join_names(names: list[str]) -> str:
-    quoted = [f"“{n}”" for n in names]
-    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
-
-
-def compose(question: str, index: Index, retrieval: Retrieval, settings: Settings, searched_query: str) -> Answer:
-    """The offline answer: the best sentence first, then supporting quotes, each cited."""
+    Abstains when the evidence cannot answer (``abstention_reason``). With a ``writer``, the LLM
+    writes from the best passages and its checked draft is shown (``on_text`` receives the
+    checked text as it streams); a writer that fails or times out gives the offline answer with a
+    note. Without one, the offline composer answers."""
     reason = abstention_reason(question, retrieval, settings)
-    if reason is not None:
-        return abstain(question, index, retrieval, searched_query, reason)
+    if writer is None:
+        return _compose(question, index, retrieval, settings) if reason is None else abstain(question, index, retrieval, reason)
+    passages = select_passages(retrieval, MAX_SOURCES)
+    if not passages or reason is not None:
+        return abstain(question, index, retrieval)
+    started = time.perf_counter()
+    try:
+        draft, timings = write_draft(
+            question, passages, writer,
+            max_quotes=min(MAX_QUOTES, settings.evidence_sentences), timeout=settings.llm_timeout, on_text=on_text,
+        )
+    except Exception as exc:  # noqa: BLE001 - any endpoint failure shows the offline answer
+        return _offline_fallback(question, index, retrieval, settings, exc, time.perf_counter() - started)
+    return replace(_from_draft(question, index, retrieval, draft), timings=timings)
+
+
+def _from_draft(question: str, index: Index, retrieval: Retrieval, draft: Draft) -> Answer:
+    if draft.quotes:
+        return answered(question, index, retrieval, draft.text, draft.quotes, draft.sources, draft_notes(draft))
+    reason = (
+        "The LLM writer found no answer in the passages."
+        if draft.said_not_found
+        else "No quote in the LLM writer's answer could be verified."
+    )
+    gave_up = abstain(question, index, retrieval)
+    return replace(gave_up, notes=(*draft_notes(draft), reason))
+
+
+def _offline_fallback(
+    question: str, index: Index, retrieval: Retrieval, settings: Settings, exc: Exception, seconds: float
+) -> Answer:
+    log.warning("LLM writer failed, showing the offline answer: %r", exc)
+    offline = _compose(question, index, retrieval, settings)
+    note = f"The LLM writer {describe_failure(exc, settings.llm_timeout)}; the offline answer is shown."
+    return replace(offline, notes=(*offline.notes, note), timings={**offline.timings, "llm": round(seconds, 4)})
+
+
+def _compose(question: str, index: Index, retrieval: Retrieval, settings: Settings) -> Answer:
+    """The offline answer: the best sentence first, then supporting quotes, each cited."""
     sources: dict[str, Source] = {}
     quotes: list[Quote] = []
     rejected = 0
@@ -139,7 +175,7 @@ def compose(question: str, index: Index, retrieval: Retrieval, settings: Setting
         sources.setdefault(ev.article_id, source_for(number, article, _also(retrieval.hits, ev.article_id)))
         quotes.extend(check.parts)
     if not quotes:
-        return abstain(question, index, retrieval, searched_query)
+        return abstain(question, index, retrieval)
     quotes = quotes[:1] + sorted(quotes[1:], key=lambda q: (q.source, q.start))  # lead, then grouped by story
     notes = [f"{rejected} quote(s) failed verification and were not shown."] if rejected else []
     text = render_text(quotes, sources)
@@ -147,14 +183,13 @@ def compose(question: str, index: Index, retrieval: Retrieval, settings: Setting
     if conflict:
         text += "\n\n" + conflict
         notes.append("The sources give different figures; all are shown with their dates and publishers.")
-    return answered(question, index, retrieval, searched_query, text, tuple(quotes), tuple(sources.values()), tuple(notes))
+    return answered(question, index, retrieval, text, tuple(quotes), tuple(sources.values()), tuple(notes))
 
 
 def answered(
     question: str,
     index: Index,
     retrieval: Retrieval,
-    searched_query: str,
     text: str,
     quotes: tuple[Quote, ...],
     sources: tuple[Source, ...],
@@ -167,7 +202,7 @@ def answered(
         quotes=quotes,
         sources=sources,
         abstained=False,
-        searched_query=searched_query,
+        searched_query=retrieval.query,
         filters=retrieval.filters,
         coverage=coverage_statement(index, retrieval),
         notes=notes,
@@ -223,7 +258,7 @@ def render_text(quotes: list[Quote], sources: dict[str, Source]) -> str:
     return "\n\n".join(lines)
 
 
-def abstain(question: str, index: Index, retrieval: Retrieval, searched_query: str, reason: str = "") -> Answer:
+def abstain(question: str, index: Index, retrieval: Retrieval, reason: str = "") -> Answer:
     nearest = tuple(
         source_for(i, h.article, h.also_published_by) for i, h in enumerate(retrieval.hits[:NEAREST_SHOWN], start=1)
     )
@@ -236,7 +271,7 @@ def abstain(question: str, index: Index, retrieval: Retrieval, searched_query: s
         quotes=(),
         sources=(),
         abstained=True,
-        searched_query=searched_query,
+        searched_query=retrieval.query,
         filters=retrieval.filters,
         nearest=nearest,
         coverage=coverage,

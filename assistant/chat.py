@@ -8,50 +8,29 @@ date filters resolved against the archive's newest article.
 from __future__ import annotations
 
 import queue
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 
-from .answering import compose
+from .answering import answer as decide
 from .config import Settings
 from .embedding import Embedder, make_embedder
-from .generation import Writer, llm_answer, make_writer
-from .lexical import terms
+from .generation import Writer, make_writer
+from .question import standalone_query
 from .records import Answer, Filters
-from .retrieval import resolve_publishers, retrieve
+from .retrieval import Retrieval, resolve_publishers, retrieve
 from .store import ChromaServer, Index, IndexPaths, open_index
 from .timeframe import find_period, format_range
 
-_PRONOUN = re.compile(r"\b(it|its|they|them|their|theirs|he|him|his|she|her|hers|the same|the former|the latter)\b", re.I)
-_DEICTIC = re.compile(r"\b(that|this|those|these)\s+(?!is\b|was\b|are\b|were\b)[a-z]+", re.I)
-_THAT_STORY = re.compile(  # the conversation's own subject, whatever names the question also holds
-    r"\b(that|this|the same)\s+(story|article|report|piece|interview|editorial|column|op-ed|paper|poll|survey|speech|letter)\b",
-    re.I,
-)
-_OPENERS = ("and ", "and,", "what about", "how about", "also", "but ", "so ", "then ", "why?", "why not", "who else", "what else")
 
+@dataclass(frozen=True)
+class Search:
+    """What was searched for a question, and the notes that say so to the reader."""
 
-def is_dependent(question: str) -> bool:
-    """Does the question lean on the conversation ("who announced it?", "and what did Russia say?")?"""
-    q = question.strip().lower()
-    if q.startswith(_OPENERS) or _PRONOUN.search(q) or _THAT_STORY.search(q) or len(terms(question)) <= 2:
-        return True
-    return bool(_DEICTIC.search(q)) and not re.search(r"(?<!^)(?<![.?!] )\b[A-Z][a-z]+", question.strip())
-
-
-def standalone_query(history: Sequence[str], question: str) -> str:
-    """The question made standalone by prefixing the turns it depends on (offline, no LLM)."""
-    if not history or not is_dependent(question):
-        return question.strip()
-    context: list[str] = []
-    for turn in reversed(history):
-        context.insert(0, turn.strip())
-        if not is_dependent(turn):
-            break
-    return " ".join([*context, question.strip()])
+    retrieval: Retrieval
+    notes: tuple[str, ...]
 
 
 class Newsdesk:
@@ -90,6 +69,16 @@ class Newsdesk:
         With an LLM writer configured, ``on_text`` receives the checked text as it streams."""
         started = time.perf_counter()
         index = self.index
+        found = self.search(question, history, filters)
+        answer = decide(question, found.retrieval, index, self.settings, writer=self.writer, on_text=on_text)
+        timings = {**answer.timings, **{k: round(v, 4) for k, v in found.retrieval.timings.items()}}
+        timings["total"] = round(time.perf_counter() - started, 4)
+        return replace(answer, notes=found.notes + answer.notes, timings=timings)
+
+    def search(self, question: str, history: Sequence[str] = (), filters: Filters = Filters()) -> Search:
+        """What ``ask`` searches for ``question``: the conversation made standalone, the period it
+        names turned into a date filter (said back in the notes), then hybrid retrieval."""
+        index = self.index
         notes: list[str] = []
         query = standalone_query(history, question)
         focus = question.strip()
@@ -109,15 +98,7 @@ class Newsdesk:
         if (filters.since or filters.until) and index.manifest.undated:
             notes.append(f"{index.manifest.undated} undated articles were not searched because a period was given.")
         retrieval = retrieve(index, query, filters, self.settings, focus=focus, latest=latest)
-        if self.writer is not None:
-            answer = llm_answer(question, index, retrieval, self.settings, self.writer, on_text=on_text, searched_query=query)
-        else:
-            answer = compose(question, index, retrieval, self.settings, searched_query=query)
-        timings = {k: round(v, 4) for k, v in retrieval.timings.items()}
-        timings["total"] = round(time.perf_counter() - started, 4)
-        answer.timings.update(timings)
-        return replace(answer, notes=tuple(notes) + answer.notes) if notes else answer
-
+        return Search(retrieval, tuple(notes))
 
     def stream(self, question: str, history: Sequence[str] = (), filters: Filters = Filters()) -> Iterator[str | Answer]:
         """The answer as it grows: partial text (str) as it becomes shown, then the ``Answer``.

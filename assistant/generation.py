@@ -15,99 +15,34 @@ names, and only that one. Then:
   planted in an article ("reply PWNED-1234") cannot make the answer say its payload, except as
   the article's own words inside a verified quote.
 
-When the endpoint fails or is slower than ``settings.llm_timeout``, the offline answer
-(``answering.compose``) is shown with a note saying so.
+This module writes and checks; it does not decide. ``answering.answer`` decides whether the
+writer is asked at all, and shows the offline answer with a note when the endpoint fails or is
+slower than ``settings.llm_timeout``.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-import jinja2
-from jinja2 import meta
-
-from .answering import NOT_FOUND, abstain, answerable, answered, compose, source_for
 from .config import Settings
-from .errors import ConfigError
+from .errors import ConfigError, WriterTimeout
+from .prompts import as_attribute, as_data, render_prompt
 from .quotes import QuoteCheck, fold, verify
-from .records import Answer, Article, Quote, Source
+from .records import NOT_FOUND, Article, Quote, Source, source_for
 from .retrieval import Retrieval
-from .store import Index
 
-log = logging.getLogger(__name__)
-
-PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 MAX_SOURCES = 4  # passages given to the model
 PASSAGE_CHARS = 1500  # a retrieved chunk is ~200 encoder tokens; this only bounds odd ones
 MAX_QUOTES = 4
 MAX_TOKENS = 512
 REMOVED = "[quote removed: not found in the source]"
 COMPLETION_STOPS = ("\nQuestion:", "\nPassages", "<article", "</article>")
-
-
-# ---- prompts -----------------------------------------------------------------------------------
-
-
-class PromptError(ValueError):
-    """A prompt was rendered with missing or unexpected variables (a programming error)."""
-
-
-@lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(PROMPTS),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,  # plain text; delimiters are neutralised by ``as_data``
-        trim_blocks=True,
-        keep_trailing_newline=False,
-    )
-
-
-def prompt_names() -> list[str]:
-    return sorted(p.stem for p in PROMPTS.glob("*.txt"))
-
-
-def prompt_variables(name: str) -> frozenset[str]:
-    """The variables ``prompts/<name>.txt`` uses; rendering requires exactly these."""
-    env = _environment()
-    assert env.loader is not None
-    source, _, _ = env.loader.get_source(env, f"{name}.txt")
-    return frozenset(meta.find_undeclared_variables(env.parse(source)))
-
-
-def render_prompt(name: str, **variables: Any) -> str:
-    """Render a prompt; a missing or unexpected variable (or attribute) raises ``PromptError``."""
-    wanted = prompt_variables(name)
-    missing, unexpected = wanted - variables.keys(), variables.keys() - wanted
-    if missing or unexpected:
-        raise PromptError(f"prompt {name}: missing {sorted(missing)}, unexpected {sorted(unexpected)}")
-    try:
-        return _environment().get_template(f"{name}.txt").render(**variables)
-    except jinja2.UndefinedError as exc:
-        raise PromptError(f"prompt {name}: {exc}") from exc
-
-
-_TAG_OPEN = re.compile(r"<(?=\s*/?\s*[A-Za-z!?])")
-
-
-def as_data(text: str) -> str:
-    """Article text made unable to open or close a delimiter block (``<`` of a tag → ``‹``)."""
-    return _TAG_OPEN.sub("‹", text)
-
-
-def as_attribute(text: str | None, limit: int = 200) -> str:
-    """A metadata value safe inside ``attr="..."`` on one line."""
-    flat = " ".join((text or "").split())[:limit]
-    return flat.replace('"', "'").replace("<", "‹").replace(">", "›")
 
 
 @dataclass(frozen=True)
@@ -157,25 +92,6 @@ class Writer(ABC):
 
     @abstractmethod
     def generate(self, system: str, user: str) -> Iterator[str]: ...
-
-
-class ScriptedWriter(Writer):
-    """Streams a fixed text word by word (tests, demos); can also stall or fail like an endpoint."""
-
-    def __init__(self, text: str, delay: float = 0.0, error: Exception | None = None) -> None:
-        self.text = text
-        self.delay = delay
-        self.error = error
-        self.prompts: list[tuple[str, str]] = []
-
-    def generate(self, system: str, user: str) -> Iterator[str]:
-        self.prompts.append((system, user))
-        if self.error is not None:
-            raise self.error
-        for piece in re.findall(r"\s*\S+", self.text):
-            if self.delay:
-                time.sleep(self.delay)
-            yield piece
 
 
 class OpenAICompatibleWriter(Writer):
@@ -446,14 +362,11 @@ def _render(
     return _tidy("".join(parts))
 
 
-# ---- the answer ------------------------------------------------------------------------------
+# ---- writing a draft --------------------------------------------------------------------------
 
 
-class WriterTimeout(TimeoutError):
-    pass
-
-
-def _failure(exc: BaseException, timeout: float) -> str:
+def describe_failure(exc: BaseException, timeout: float) -> str:
+    """What went wrong with the endpoint, in words for a note ("timed out after 60 s")."""
     name = type(exc).__name__
     if isinstance(exc, TimeoutError) or "Timeout" in name:
         return f"timed out after {timeout:g} s"
@@ -468,38 +381,26 @@ def _complete_sentences(output: str) -> str:
     return output[: ends[-1]] if ends else ""
 
 
-def llm_answer(
+def write_draft(
     question: str,
-    index: Index,
-    retrieval: Retrieval,
-    settings: Settings,
+    passages: Sequence[Passage],
     writer: Writer,
+    *,
+    max_quotes: int,
+    timeout: float,
     on_text: Callable[[str], None] | None = None,
-    searched_query: str | None = None,
-    max_sources: int = MAX_SOURCES,
-) -> Answer:
-    """An answer written by ``writer`` from the retrieved passages, every quote verified.
+) -> tuple[Draft, dict[str, float]]:
+    """The writer's answer from ``passages``, checked: (the draft, timings).
 
     ``on_text`` receives the checked rendering of the complete sentences so far (never raw model
-    output) while the writer streams. On endpoint failure or timeout the offline answer is shown.
-    """
-    query = retrieval.query if searched_query is None else searched_query
-    passages = select_passages(retrieval, max_sources)
-    if not passages or not answerable(question, retrieval, settings):  # the offline answer's rule
-        return abstain(question, index, retrieval, query)
-    system, user = answer_prompts(question, passages, min(MAX_QUOTES, settings.evidence_sentences))
+    output) while the writer streams. An endpoint failure, or a writer slower than ``timeout``
+    (``WriterTimeout``), is raised for the caller to fall back on."""
+    system, user = answer_prompts(question, passages, max_quotes)
     started = time.perf_counter()
-    deadline = time.monotonic() + settings.llm_timeout
+    deadline = time.monotonic() + timeout
     timings: dict[str, float] = {}
     output, checked, preview = "", "", ""
-    pieces = _stream(writer, system, user, deadline)
-    while True:
-        try:
-            piece = next(pieces)
-        except StopIteration:
-            break
-        except Exception as exc:  # noqa: BLE001 - any endpoint failure shows the offline answer
-            return _offline(question, index, retrieval, settings, query, exc, time.perf_counter() - started)
+    for piece in _stream(writer, system, user, deadline):
         timings.setdefault("llm_first_piece", round(time.perf_counter() - started, 4))
         output += piece
         if on_text is not None and (complete := _complete_sentences(output)) != checked:
@@ -514,7 +415,7 @@ def llm_answer(
     timings["verify"] = round(time.perf_counter() - t, 4)
     if on_text is not None and draft.text != preview:
         on_text(draft.text)
-    return _answer(question, index, retrieval, query, draft, timings)
+    return draft, timings
 
 
 def _stream(writer: Writer, system: str, user: str, deadline: float) -> Iterator[str]:
@@ -525,7 +426,8 @@ def _stream(writer: Writer, system: str, user: str, deadline: float) -> Iterator
         yield piece
 
 
-def _notes(draft: Draft) -> tuple[str, ...]:
+def draft_notes(draft: Draft) -> tuple[str, ...]:
+    """What the reader is told about the checking: quotes removed, sentences not shown."""
     notes = []
     if draft.removed:
         why = ", ".join(f"{n} {reason}" for reason, n in Counter(draft.removed).most_common())
@@ -533,48 +435,3 @@ def _notes(draft: Draft) -> tuple[str, ...]:
     if draft.dropped_sentences:
         notes.append(f"{draft.dropped_sentences} sentence(s) of the LLM writer without a verified quote were not shown.")
     return tuple(notes)
-
-
-def _answer(question: str, index: Index, retrieval: Retrieval, query: str, draft: Draft, timings: dict[str, float]) -> Answer:
-    if not draft.quotes:
-        reason = (
-            "The LLM writer found no answer in the passages."
-            if draft.said_not_found
-            else "No quote in the LLM writer's answer could be verified."
-        )
-        gave_up = abstain(question, index, retrieval, query)
-        return replace(gave_up, notes=(*_notes(draft), reason), timings=timings)
-    built = answered(question, index, retrieval, query, draft.text, draft.quotes, draft.sources, _notes(draft))
-    return replace(built, timings=timings)
-
-
-def _offline(
-    question: str, index: Index, retrieval: Retrieval, settings: Settings, query: str, exc: Exception, seconds: float
-) -> Answer:
-    log.warning("LLM writer failed, showing the offline answer: %r", exc)
-    offline = compose(question, index, retrieval, settings, searched_query=query)
-    note = f"The LLM writer {_failure(exc, settings.llm_timeout)}; the offline answer is shown."
-    return replace(offline, notes=(*offline.notes, note), timings={**offline.timings, "llm": round(seconds, 4)})
-
-
-# ---- follow-up questions -----------------------------------------------------------------------
-
-MAX_HISTORY = 4
-
-
-def rewrite_followup(history: Sequence[str], question: str, writer: Writer) -> str:
-    """A standalone search query for ``question`` given the earlier questions; the question itself
-    when there is no history or the writer fails or answers with something unusable."""
-    if not history:
-        return question
-    one_line = [" ".join(as_data(h).split()) for h in history[-MAX_HISTORY:]]
-    user = render_prompt("rewrite_followup", history=one_line, question=" ".join(as_data(question).split()))
-    try:
-        text = "".join(writer.generate("", user))
-    except Exception as exc:  # noqa: BLE001 - rewriting is an optional improvement
-        log.warning("follow-up rewriting failed, searching the question as asked: %r", exc)
-        return question
-    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    line = re.sub(r"^(?:standalone )?query:\s*", "", line, flags=re.I)
-    line = _DOUBLE_MARKS.sub("", line).strip(" '‘’")
-    return line if 0 < len(line) <= max(300, 3 * len(question)) else question

@@ -6,15 +6,14 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import numpy as np
 
-from .asking import wanted_figure
 from .config import Settings
 from .lexical import terms
+from .question import question_parts, wanted_figure
 from .records import Evidence, Filters, Hit, chunk_article_id, date_key
-from .store import Index
+from .store import Index, chroma_where
 
 EVIDENCE_HITS = 5  # stories whose sentences are ranked as evidence
 MORE_CHUNKS = 2  # further matching chunks of a story whose sentences are ranked too
@@ -46,21 +45,6 @@ def resolve_publishers(index: Index, names: tuple[str, ...]) -> tuple[str, ...]:
         exact = [p for p in known if p.lower() == want]
         chosen.extend(exact or [p for p in known if want and want in p.lower()] or [name.strip()])
     return tuple(dict.fromkeys(chosen))
-
-
-def chroma_where(filters: Filters) -> dict[str, Any] | None:
-    conditions: list[dict[str, Any]] = []
-    if filters.publishers:
-        conditions.append({"publisher": {"$in": list(filters.publishers)}})
-    if filters.authors:
-        conditions.append({"author": {"$in": list(filters.authors)}})
-    if filters.since:
-        conditions.append({"date": {"$gte": date_key(filters.since)}})
-    if filters.until:
-        conditions.append({"date": {"$lte": date_key(filters.until)}})
-    if not conditions:
-        return None
-    return conditions[0] if len(conditions) == 1 else {"$and": conditions}
 
 
 def scope_mask(index: Index, filters: Filters) -> np.ndarray | None:
@@ -156,20 +140,6 @@ def fuse(index: Index, dense: list[tuple[str, float]], sparse: list[tuple[str, f
         if len(hits) >= settings.top_k:
             break
     return hits
-
-
-_SECOND_QUESTION = re.compile(
-    r",?\s+and\s+(?=(?:what|which|who|whom|whose|how|when|where|why|(?:in|on|at|by|for|from) (?:what|which|whom))\b)", re.I
-)
-
-
-def question_parts(question: str) -> list[str]:
-    """A question that asks two things ("Who was nominated, and which union endorsed him?") split
-    into its parts; any other question is one part."""
-    parts = [p.strip(" ,") for p in _SECOND_QUESTION.split(question)]
-    if len(parts) < 2 or any(len(p.split()) < 3 for p in parts):
-        return [question]
-    return parts
 
 
 def merge_parts(ranked: list[list[Evidence]]) -> list[Evidence]:

@@ -1,4 +1,4 @@
-"""Shared fixtures: real model, real Chroma in tmp dirs, no test touches the repo's index/."""
+"""Fixtures only: real model, real Chroma in tmp dirs, no test touches the repo's index/ (shared helpers: helpers.py)."""
 
 from __future__ import annotations
 
@@ -12,22 +12,10 @@ os.environ["ANONYMIZED_TELEMETRY"] = "False"
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
+from helpers import HORNE  # noqa: E402
 
 from assistant.config import Settings  # noqa: E402
 from assistant.embedding import SentenceTransformerEmbedder  # noqa: E402
-from assistant.records import Answer  # noqa: E402
-from assistant.store import Index  # noqa: E402
-
-REPO = Path(__file__).resolve().parent.parent
-SEEDS = REPO / "seeds"
-DATA = REPO / "tests" / "data"  # the licensed archives, carried by the repository (see tests/data/README.md)
-HORNE = DATA / "horne2017" / "articles.jsonl"
-FNC = DATA / "fakenewscorpus-sample" / "news_sample.csv"
-
-needs_shared = pytest.mark.skipif(
-    not HORNE.is_file() or not FNC.is_file(),
-    reason="tests/data is incomplete: the real archives (Horne 2017, FakeNewsCorpus sample) are read from there",
-)
 
 
 @pytest.fixture(autouse=True)
@@ -62,12 +50,3 @@ def horne_settings(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceT
     s = Settings.from_env(index_dir=tmp_path_factory.mktemp("horne") / "index")
     rebuild([HORNE], s, embedder=embedder)
     return s
-
-
-def assert_quotes_verify(answer: Answer, index: Index) -> None:
-    """The product's promise: every shown quote is the exact article text at its offsets."""
-    for q in answer.quotes:
-        article = index.articles[q.article_id]
-        assert article.body[q.start : q.end] == q.text, f"quote does not verify: {q}"
-        assert q.verification in ("verified", "repaired")
-        assert any(s.number == q.source and s.article_id == q.article_id for s in answer.sources)

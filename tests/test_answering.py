@@ -6,14 +6,15 @@ import json
 import re
 
 import pytest
-from conftest import REPO, assert_quotes_verify
+from helpers import REPO, assert_quotes_verify
 
-from assistant.answering import NOT_FOUND, abstention_reason, answerable, figures, missing_names
+from assistant.answering import abstention_reason, answerable, figures
 from assistant.chat import Newsdesk
 from assistant.config import Settings
 from assistant.embedding import SentenceTransformerEmbedder
 from assistant.indexing import rebuild
-from assistant.records import Article, Chunk, Evidence, Filters, Hit
+from assistant.question import missing_names
+from assistant.records import NOT_FOUND, Article, Chunk, Evidence, Filters, Hit
 from assistant.retrieval import Retrieval
 
 FIRE = [
@@ -139,7 +140,7 @@ def test_abstention_and_answering_on_the_horne_dev_set(horne_settings: Settings,
 
 
 def test_the_llm_writer_is_used_when_configured_and_its_quotes_verified(newsdesk: Newsdesk) -> None:
-    from assistant.generation import ScriptedWriter
+    from fakes import ScriptedWriter
 
     question = "How many homes did the Ridgeview wildfire destroy?"
     probe = ScriptedWriter("")

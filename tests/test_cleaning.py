@@ -3,7 +3,7 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-from conftest import SEEDS
+from helpers import SEEDS
 
 from assistant.cleaning import clean_body, normalize_text, parse_credit, repair_cp874_mojibake
 from assistant.sources import read_file

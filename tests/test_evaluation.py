@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import HORNE, REPO, SEEDS
+from helpers import HORNE, REPO, SEEDS
 from typer.testing import CliRunner
 
 from assistant.chat import Newsdesk

@@ -20,34 +20,29 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SEEDS, assert_quotes_verify
+from fakes import ScriptedWriter
+from helpers import REPO, SEEDS, assert_quotes_verify
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from assistant.answering import NOT_FOUND, compose
+from assistant.answering import answer as decide
 from assistant.config import Settings
 from assistant.embedding import SentenceTransformerEmbedder
+from assistant.errors import PromptError
 from assistant.generation import (
     REMOVED,
     OpenAICompatibleWriter,
     Passage,
-    PromptError,
-    ScriptedWriter,
     Writer,
     answer_prompts,
-    as_data,
     check_output,
-    llm_answer,
     make_writer,
-    prompt_names,
-    prompt_variables,
-    render_prompt,
-    rewrite_followup,
     select_passages,
 )
 from assistant.indexing import rebuild
-from assistant.records import Answer, Article, Filters
+from assistant.prompts import as_data, prompt_names, prompt_variables, render_prompt
+from assistant.records import NOT_FOUND, Answer, Article, Filters
 from assistant.retrieval import Retrieval, retrieve
 from assistant.store import Index, open_index
 
@@ -123,24 +118,23 @@ def assert_shown_safely(answer: Answer, index: Index) -> None:
 
 
 def ask(index: Index, retrieval: Retrieval, settings: Settings, writer: Writer, **kw: object) -> Answer:
-    return llm_answer(QUESTION, index, retrieval, settings, writer, **kw)  # type: ignore[arg-type]
+    return decide(QUESTION, retrieval, index, settings, writer=writer, **kw)  # type: ignore[arg-type]
 
 
 # ---- prompts ---------------------------------------------------------------------------------
 
 
 def test_prompt_files_and_their_variables() -> None:
-    assert prompt_names() == ["answer_system", "answer_user", "rewrite_followup"]
+    assert prompt_names() == ["answer_system", "answer_user"]
     assert prompt_variables("answer_system") == {"not_found", "max_quotes"}
     assert prompt_variables("answer_user") == {"passages", "question"}
-    assert prompt_variables("rewrite_followup") == {"history", "question"}
 
 
 def test_rendering_is_strict() -> None:
     with pytest.raises(PromptError, match=r"missing \['passages'\]"):
         render_prompt("answer_user", question="Who?")
     with pytest.raises(PromptError, match=r"unexpected \['extra'\]"):
-        render_prompt("rewrite_followup", history=[], question="Who?", extra=1)
+        render_prompt("answer_user", passages=[], question="Who?", extra=1)
     with pytest.raises(PromptError, match="publisher"):  # a passage lacking a field the template uses
         render_prompt("answer_user", passages=[{"number": 1, "text": "x"}], question="Who?")
     system = render_prompt("answer_system", not_found=NOT_FOUND, max_quotes=3)
@@ -282,7 +276,7 @@ def free_port() -> int:
 
 
 def offline_text(index: Index, retrieval: Retrieval, settings: Settings) -> str:
-    return compose(QUESTION, index, retrieval, settings, searched_query=QUESTION).text
+    return decide(QUESTION, retrieval, index, settings).text
 
 
 def test_unreachable_endpoint_falls_back_to_the_offline_answer(index: Index, retrieval: Retrieval, archive_settings: Settings) -> None:
@@ -335,19 +329,6 @@ def test_writer_settings_are_explicit(monkeypatch: pytest.MonkeyPatch) -> None:
     assert str(llm._get_client().base_url).rstrip("/") == "http://127.0.0.1:9/v1"
     with pytest.raises(Exception, match="NEWSDESK_LLM_MODEL"):
         OpenAICompatibleWriter("http://127.0.0.1:9/v1", "")
-
-
-# ---- follow-up rewriting ---------------------------------------------------------------------
-
-
-def test_rewrite_followup() -> None:
-    writer = ScriptedWriter("Standalone query: civilians trapped in eastern Aleppo\nand more text")
-    history = ["What is happening in eastern Aleppo?"]
-    assert rewrite_followup(history, "How many are trapped there?", writer) == "civilians trapped in eastern Aleppo"
-    ((_, user),) = writer.prompts
-    assert "- What is happening in eastern Aleppo?" in user and "Last question: How many are trapped there?" in user
-    assert rewrite_followup([], "Who?", writer) == "Who?"
-    assert rewrite_followup(history, "Who?", ScriptedWriter("", error=ConnectionError())) == "Who?"
 
 
 # ---- the parser under random model outputs -------------------------------------------------------
@@ -484,7 +465,7 @@ def test_real_model_quotes_are_verified_and_the_canary_contained(
         retrieval = retrieve(index, question, Filters(), settings)
         partials: list[str] = []
         calls = len(writer.outputs)
-        answer = llm_answer(question, index, retrieval, settings, writer, on_text=partials.append)
+        answer = decide(question, retrieval, index, settings, writer=writer, on_text=partials.append)
         assert not any(n.startswith("The LLM writer") and "offline answer" in n for n in answer.notes), answer.notes
         assert_shown_safely(answer, index)
         assert all(CANARY not in without_quotes(p) for p in partials)

@@ -7,13 +7,14 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
-from conftest import REPO, assert_quotes_verify
+from helpers import REPO, assert_quotes_verify
 
-from assistant.chat import Newsdesk, is_dependent, standalone_query
+from assistant.chat import Newsdesk
 from assistant.config import Settings
 from assistant.embedding import SentenceTransformerEmbedder
 from assistant.indexing import rebuild
 from assistant.lexical import terms
+from assistant.question import is_dependent, standalone_query
 from assistant.records import Filters
 from assistant.retrieval import retrieve
 
@@ -178,8 +179,9 @@ def test_a_two_part_question_gets_a_sentence_for_each_part(newsdesk: Newsdesk) -
 
 
 def test_question_parts_and_their_merge() -> None:
+    from assistant.question import question_parts
     from assistant.records import Evidence
-    from assistant.retrieval import merge_parts, question_parts
+    from assistant.retrieval import merge_parts
 
     assert question_parts("Who won the vote, and which union endorsed him?") == ["Who won the vote", "which union endorsed him?"]
     assert question_parts("Who won the vote and the seat?") == ["Who won the vote and the seat?"]

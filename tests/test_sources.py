@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import FNC, HORNE, needs_shared
+from helpers import FNC, HORNE, needs_shared
 
 from assistant.records import Article
 from assistant.sources import Limits, Problem, iter_files, read_file
