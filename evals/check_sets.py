@@ -7,7 +7,7 @@ of its article's text, then prints counts by type and the number of distinct
 evidence articles.
 
 Article text comes from (not copied into this repo):
-  * Horne & Adali (2017) archive: ../shared/data/horne2017/articles.jsonl
+  * Horne & Adali (2017) archive: tests/data/horne2017/articles.jsonl
     (override with --articles or NEWSDESK_ARTICLES), looked up by "id";
   * seed articles: ../shared/seeds/<article_id>.txt (override with --seeds-dir
     or NEWSDESK_SEEDS_DIR), falling back to the repo's seeds/<article_id>.txt;
@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_ARTICLES = ROOT.parent / "shared" / "data" / "horne2017" / "articles.jsonl"
+DEFAULT_ARTICLES = ROOT / "tests" / "data" / "horne2017" / "articles.jsonl"
 DEFAULT_SEEDS_DIR = ROOT.parent / "shared" / "seeds"
 SET_DIRS = ("seeds", "evals")
 
@@ -179,7 +179,8 @@ def main():
 
     articles = load_articles(args.articles)
     ck = Checker(articles, args.seeds_dir)
-    files = sorted(p for d in SET_DIRS for p in (ROOT / d).glob("**/*.jsonl"))
+    # the near-miss sets have their own checker (check_nearmiss.py): it greps all three archives
+    files = sorted(p for d in SET_DIRS for p in (ROOT / d).glob("**/*.jsonl") if not p.name.startswith("nearmiss_"))
     if not files:
         print("no *.jsonl question sets found under", ", ".join(SET_DIRS))
         return 1
