@@ -18,7 +18,7 @@ from .answering import answer as decide
 from .config import Settings
 from .embedding import Embedder, make_embedder
 from .generation import Writer, make_writer
-from .question import standalone_query
+from .question import publishers_named, standalone_query
 from .records import Answer, Filters
 from .retrieval import Retrieval, resolve_publishers, retrieve
 from .store import ChromaServer, Index, IndexPaths, open_index
@@ -31,6 +31,7 @@ class Search:
 
     retrieval: Retrieval
     notes: tuple[str, ...]
+    elsewhere: Retrieval | None = None  # the same search without the publisher the question names
 
 
 class Newsdesk:
@@ -70,7 +71,9 @@ class Newsdesk:
         started = time.perf_counter()
         index = self.index
         found = self.search(question, history, filters)
-        answer = decide(question, found.retrieval, index, self.settings, writer=self.writer, on_text=on_text)
+        answer = decide(
+            question, found.retrieval, index, self.settings, writer=self.writer, on_text=on_text, elsewhere=found.elsewhere
+        )
         timings = {**answer.timings, **{k: round(v, 4) for k, v in found.retrieval.timings.items()}}
         timings["total"] = round(time.perf_counter() - started, 4)
         return replace(answer, notes=found.notes + answer.notes, timings=timings)
@@ -82,8 +85,12 @@ class Newsdesk:
         notes: list[str] = []
         query = standalone_query(history, question)
         focus = question.strip()
+        named: tuple[str, ...] = ()
         if filters.publishers:
             filters = replace(filters, publishers=resolve_publishers(index, filters.publishers))
+        elif named := publishers_named(question, index.manifest.publishers):
+            filters = replace(filters, publishers=named)
+            notes.append(f"Searched only articles from {' and '.join(named)}, named in the question.")
         latest = False
         if not (filters.since or filters.until):
             period = find_period(question, _newest(index))
@@ -98,7 +105,10 @@ class Newsdesk:
         if (filters.since or filters.until) and index.manifest.undated:
             notes.append(f"{index.manifest.undated} undated articles were not searched because a period was given.")
         retrieval = retrieve(index, query, filters, self.settings, focus=focus, latest=latest)
-        return Search(retrieval, tuple(notes))
+        elsewhere = None
+        if named:  # to say who did report it when the named publisher did not
+            elsewhere = retrieve(index, query, replace(filters, publishers=()), self.settings, focus=focus, latest=latest)
+        return Search(retrieval, tuple(notes), elsewhere)
 
     def stream(self, question: str, history: Sequence[str] = (), filters: Filters = Filters()) -> Iterator[str | Answer]:
         """The answer as it grows: partial text (str) as it becomes shown, then the ``Answer``.

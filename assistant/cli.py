@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .config import Settings
-from .errors import NewsdeskError
+from .errors import InputError, NewsdeskError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask questions of a news archive; answers quote and cite the articles.")
 index_app = typer.Typer(no_args_is_help=True, help="Build and inspect the index.")
@@ -147,6 +147,7 @@ def evaluate(
     k: Annotated[int, typer.Option("--k", min=1, help="Cutoff for Hit@k, MRR@k and quote Hit@k; at least this many stories are retrieved.")] = 10,
     compare: Annotated[tuple[Path, Path] | None, typer.Option("--compare", help="Show two report.json files side by side instead.")] = None,
     model: Model = None,
+    half: Annotated[str | None, typer.Option("--half", help="Only half A or B of the set (a fixed split by question id): tune on one, report the other.")] = None,
 ) -> None:
     """Run a question set through `ask` and write report.json, report.md and report.png."""
     from .eval_report import eval_progress, print_comparison, summary_table, write_report
@@ -157,10 +158,13 @@ def evaluate(
         return
     if questions is None:
         raise NewsdeskError("Give a question set (newsdesk eval QUESTIONS.jsonl) or --compare A/report.json B/report.json.")
+    if half is not None and half.upper() not in ("A", "B"):
+        raise InputError(f"--half {half!r} is not A or B.")
     target = out_dir or Path("out/eval") / f"{questions.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     settings = _settings(index_dir=index_dir, embed_model=model)
     with eval_progress(err) as progress:
-        run = run_eval(questions, settings, k=k, archive=tuple(archive or ()), out=target, progress=progress)
+        run = run_eval(questions, settings, k=k, archive=tuple(archive or ()), out=target, progress=progress,
+                       half=half.upper() if half else None)
     files = write_report(run, target)
     out.print(summary_table(run.metrics, title=f"{questions.name}: {len(run.results)} questions"))
     out.print(f"Reports: {files.json}, {files.markdown}, {files.plot}")

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from .chat import Newsdesk
 from .config import Settings
 from .embedding import Embedder, make_embedder
-from .questionsets import KINDS, Question, check_syntax, load_questions, question_to_dict
+from .questionsets import KINDS, Question, check_syntax, half_of, load_questions, question_to_dict
 from .quotes import fold
 from .records import Answer, Article, Chunk, Filters, Quote, answer_to_dict
 
@@ -186,7 +186,11 @@ def summarize(rows: Sequence[tuple[Question, Metrics]]) -> dict[str, dict[str, f
     for q, m in rows:
         groups.setdefault(q.label, []).append(m)
     ordered = ["overall", *(g for g in KINDS if g in groups), *sorted(g for g in groups if g not in KINDS and g != "overall")]
-    return {g: summarize_group(groups[g]) for g in ordered}
+    asked: dict[str, list[Metrics]] = {}
+    for q, m in rows:
+        if q.asks:
+            asked.setdefault(f"asks {q.asks}", []).append(m)
+    return {g: summarize_group(groups[g]) for g in ordered} | {g: summarize_group(asked[g]) for g in sorted(asked)}
 
 
 def summarize_group(metrics: Sequence[Metrics]) -> dict[str, float | None]:
@@ -268,8 +272,10 @@ def run_eval(
     out: Path | None = None,
     progress: Progress | None = None,
     embedder: Embedder | None = None,
+    half: str | None = None,
 ) -> EvalRun:
-    """Evaluate a question set. With ``archive``, first build a fresh index of it in ``out/index``."""
+    """Evaluate a question set. With ``archive``, first build a fresh index of it in ``out/index``.
+    With ``half`` ("A" or "B"), only that half of the set (``questionsets.half_of``)."""
     started = time.time()
     settings = replace(settings, top_k=max(settings.top_k, k))
     embedder = embedder or make_embedder(settings)
@@ -282,12 +288,15 @@ def run_eval(
     newsdesk = Newsdesk(settings, embedder)
     index = newsdesk.index
     questions = load_questions(questions_path, index.articles)
+    if half is not None:
+        questions = [q for q in questions if half_of(q.id) == half]
     results = ask_all(newsdesk, questions, k, progress)
     config = {
         "questions": str(questions_path),
         "archive": [str(p) for p in archive],
         "index_dir": str(settings.index_dir),
         "k": k,
+        "half": half,
         "out": str(out) if out else None,
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "seconds": round(time.time() - started, 3),

@@ -1,46 +1,40 @@
-"""What a question asks: the kind of figure it wants, its parts, the names it holds, and whether
-it leans on the conversation. Pure text functions: nothing here reads the index."""
+"""What a question asks: the kind of figure it wants, its parts, the names and publishers it holds,
+and whether it leans on the conversation. Pure text functions: nothing here reads the index."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 from .lexical import terms
+from .mentions import find_spans
 from .records import Article, Hit
+from .spans import AnswerKind, asked_kind
 
-# Questions that ask for a quantity, a share, a price or a date can only be answered by a sentence that has one.
-_ASKS_NUMBER = re.compile(
-    r"\b(how many|how much|what share|what percentage|what percent|what rate|how long|how old|what price|"
-    r"how large|final tally|by how many|what age|what total)\b", re.I)
-_ASKS_DATE = re.compile(r"\b(what date|on what day|which day|when did|when was|when is|what year|which year|when will)\b", re.I)
-_NUMBER = re.compile(
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|hundred|thousand|million|"
-    r"billion|half|third|quarter)\b", re.I)
-_DATE = re.compile(
-    r"\b(19|20)\d\d\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d|"
-    r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|last week|next week)\b", re.I)
-_ASKS_SHARE = re.compile(r"\b(what share|what percentage|what percent|what proportion|what fraction)\b", re.I)
-_SHARE = re.compile(r"%|\bper ?cent\b|\b(half|third|quarter|fifth|majority|one in|out of)\b", re.I)
-_ASKS_PRICE = re.compile(
-    r"\b(what price|how much money|what did it cost|price tag|"
-    r"how much\b(?:\W+\w+){0,8}?\W+(?:cost|costs|pay|paid|spend|spent|worth|charge|charged|raise|raised|earn|earned))\b", re.I)
-_MONEY = re.compile(r"[$€£]|\b(dollars?|euros?|pounds?|cents?)\b", re.I)
-_FIGURE_CHECKS = (  # (asks for, has one, what it is called); the first that asks decides
-    (_ASKS_SHARE, _SHARE, "share or percentage"),
-    (_ASKS_PRICE, _MONEY, "price"),
-    (_ASKS_NUMBER, _NUMBER, "figure"),
-    (_ASKS_DATE, _DATE, "date"),
-)
+FIGURE_NAMES: dict[str, str] = {"share": "share or percentage", "money": "amount of money", "number": "figure", "date": "date"}
+# what else answers a question asking for a kind of quantity: "how much of the budget" is answered by an amount
+# or by a share, "how many of the voters" by a count or by a share
+_ALSO_ANSWERS: dict[str, tuple[AnswerKind, ...]] = {"money": ("money", "share"), "share": ("share", "money"), "number": ("number", "share")}
 
 
-def wanted_figure(question: str) -> tuple[re.Pattern[str], str] | None:
-    """(a pattern a sentence answering it must match, what that figure is called), or None."""
-    for asks, has, kind in _FIGURE_CHECKS:
-        if asks.search(question):
-            return has, kind
-    return None
+@dataclass(frozen=True)
+class Figure:
+    """The kind of figure a question asks for; only a sentence that states one can answer it."""
+
+    kind: AnswerKind
+    name: str  # what the reader is told is missing ("share or percentage")
+
+    def search(self, text: str) -> bool:
+        """Does ``text`` state a figure of this kind (or one that also answers it, see ``_ALSO_ANSWERS``)?"""
+        return any(find_spans(text, k) for k in _ALSO_ANSWERS.get(self.kind, (self.kind,)))
+
+
+def wanted_figure(question: str) -> Figure | None:
+    """The figure a question asks for (a number, share, amount of money or date), or None."""
+    kind = asked_kind(question)
+    return Figure(kind, FIGURE_NAMES[kind]) if kind in FIGURE_NAMES else None
 
 
 _SECOND_QUESTION = re.compile(
@@ -117,3 +111,49 @@ def standalone_query(history: Sequence[str], question: str) -> str:
         if not is_dependent(turn):
             break
     return " ".join([*context, question.strip()])
+
+
+# ---- publishers named as the source -----------------------------------------------------------
+
+_REPORTING = re.compile(
+    r"^(?:\W+\w+){0,2}?\W+(?:report|reports|reported|reporting|say|says|said|write|writes|wrote|written|claim|claims|"
+    r"claimed|publish|publishes|published|tell|tells|told|describe|describes|described|quote|quotes|quoted|note|notes|noted)\b",
+    re.I,
+)
+_SOURCE_BEFORE = re.compile(r"\b(?:according to|reported by|in|from|by)\W+(?:the\W+)?$", re.I)
+_SUFFIXES = ("com", "org", "net", "co", "uk", "us", "info", "news", "gov", "edu", "io", "ca", "au", "de", "fr", "wordpress", "blogspot")
+
+
+def publisher_key(name: str) -> str:
+    """A publisher's name reduced for matching: "The Washington Post" → "washingtonpost",
+    "www.newsmax.com" → "newsmax", "willyloman.wordpress.com" → "willyloman"."""
+    low = name.strip().lower()
+    low = re.sub(r"^[a-z]+://", "", low).removeprefix("www.")
+    if re.fullmatch(r"[\w-]+(?:\.[\w-]+)+/?", low):  # a domain: drop its public suffix
+        labels = low.rstrip("/").split(".")
+        while len(labels) > 1 and labels[-1] in _SUFFIXES:
+            labels.pop()
+        low = ".".join(labels)
+    low = low.removeprefix("the ")
+    return re.sub(r"[\W_]+", "", low)
+
+
+def publishers_named(question: str, publishers: Sequence[str]) -> tuple[str, ...]:
+    """The archive's publishers that ``question`` names as its source: next to a reporting verb
+    ("what did The Washington Post report", "Newsmax says") or after "according to", "in", "from"."""
+    keys: dict[str, list[str]] = {}
+    for p in publishers:
+        if len(key := publisher_key(p)) >= 4:
+            keys.setdefault(key, []).append(p)
+    words = list(re.finditer(r"[\w'’.&-]+", question))
+    named: list[str] = []
+    for i in range(len(words)):
+        for j in range(i + 1, min(i + 6, len(words)) + 1):
+            joined = re.sub(r"[\W_]+", "", "".join(w.group() for w in words[i:j]).lower().removesuffix("'s").removesuffix("’s"))
+            joined = joined.removeprefix("the") if words[i].group().lower() == "the" else joined
+            if joined not in keys:
+                continue
+            start, end = words[i].start(), words[j - 1].end()
+            if _REPORTING.match(question[end:]) or _SOURCE_BEFORE.search(question[:start]):
+                named.extend(keys[joined])
+    return tuple(dict.fromkeys(named))

@@ -11,6 +11,7 @@ whitespace and typography (see ``docs/evaluation.md``). Every problem is reporte
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
@@ -48,6 +49,7 @@ class Question:
     history: tuple[str, ...]
     label: str  # what the report breaks down by: ``type``, or MultiHop-RAG's ``question_type``
     where: str  # "file:line"
+    asks: str = ""  # the kind of answer asked for, when the set says (who, when, how_many, …): a second breakdown
 
     @property
     def gold_articles(self) -> tuple[str, ...]:
@@ -162,7 +164,8 @@ def _project_question(record: dict[str, Any], where: str, articles: Mapping[str,
     if len(problems) > start:
         return None
     gold = tuple(g for i, e in enumerate(evidence) if (g := _project_evidence(e, f"{where}: evidence[{i}]", articles, problems)))
-    q = Question(qid, text, answer, kind, gold, tuple(history), kind, where)
+    asks = record.get("kind", "")
+    q = Question(qid, text, answer, kind, gold, tuple(history), kind, where, asks if isinstance(asks, str) else "")
     _check_kind(q, len(evidence), problems)
     return q
 
@@ -269,3 +272,8 @@ def question_to_dict(q: Question) -> dict[str, Any]:
     data["history"] = list(q.history)
     return data
 
+
+def half_of(question_id: str) -> str:
+    """"A" or "B": a fixed split of any question set by a hash of each question's id. Thresholds and
+    weights are chosen on half A; half B is only reported."""
+    return "A" if hashlib.sha256(question_id.encode("utf-8")).digest()[0] % 2 == 0 else "B"

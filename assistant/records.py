@@ -204,6 +204,11 @@ class Filters:
 NOT_FOUND = "The archive does not contain an answer to this question."  # how every abstention begins
 
 
+Outcome = Literal["answered", "not_answered", "nothing_found"]
+# answered: cited quotes that carry what is asked; not_answered: the archive has related passages,
+# but none says what is asked (an abstention); nothing_found: nothing relevant (an abstention).
+
+
 @dataclass(frozen=True)
 class Answer:
     """What every front end shows: the CLI, the chat and the evaluation report."""
@@ -212,10 +217,14 @@ class Answer:
     text: str
     quotes: tuple[Quote, ...]
     sources: tuple[Source, ...]
-    abstained: bool
+    abstained: bool  # the outcome is not "answered"
     searched_query: str
     filters: Filters
     nearest: tuple[Source, ...] = ()  # shown with an abstention
+    outcome: Outcome = "answered"
+    direct: Quote | None = None  # the words of the lead quote that answer the question (name, date, figure …)
+    related: tuple[Source, ...] = ()  # stories found on the topic that do not carry the answer; not citations
+    answerability: float | None = None  # the answerability model's score for the evidence
     coverage: str = ""
     notes: tuple[str, ...] = ()  # e.g. the resolved time period, rejected quotes
     retrieved: tuple[str, ...] = ()  # article ids in retrieval order (for evaluation)

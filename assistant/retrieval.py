@@ -3,7 +3,6 @@ then the sentences of the best hits ranked as evidence for the question."""
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field, replace
 
@@ -11,7 +10,7 @@ import numpy as np
 
 from .config import Settings
 from .lexical import terms
-from .question import question_parts, wanted_figure
+from .question import Figure, question_parts, wanted_figure
 from .records import Evidence, Filters, Hit, chunk_article_id, date_key
 from .store import Index, chroma_where
 
@@ -29,6 +28,7 @@ class Retrieval:
     in_scope: int  # articles the filters left searchable
     confidence: float  # best evidence score against the whole searched query (for abstention)
     timings: dict[str, float] = field(default_factory=dict, compare=False)
+    parts: tuple[str, ...] = ()  # a two-part question's parts; ``evidence`` then opens with each part's best sentence
 
     @property
     def chunk_ids(self) -> tuple[str, ...]:
@@ -100,7 +100,8 @@ def retrieve(
     confidence = whole[0].score if whole else 0.0
     timings["evidence"] = time.perf_counter() - t3
     timings["retrieve"] = time.perf_counter() - t0
-    return Retrieval(query, filters, tuple(hits), tuple(evidence), in_scope, confidence, timings)
+    split = tuple(parts) if len(parts) > 1 else ()
+    return Retrieval(query, filters, tuple(hits), tuple(evidence), in_scope, confidence, timings, split)
 
 
 def fuse(index: Index, dense: list[tuple[str, float]], sparse: list[tuple[str, float]], settings: Settings) -> list[Hit]:
@@ -189,14 +190,14 @@ def rank_sentences(
     seen: set[tuple[str, int]] = set()
     for hit in hits:
         for chunk_id in (hit.chunk.id, *hit.more_chunks):
-            out.extend(_score_chunk(index, hit, chunk_id, qvec, qterms, weights, total, seen, wanted[0] if wanted else None))
+            out.extend(_score_chunk(index, hit, chunk_id, qvec, qterms, weights, total, seen, wanted))
     out.sort(key=lambda ev: -ev.score)
     return out
 
 
 def _score_chunk(
     index: Index, hit: Hit, chunk_id: str, qvec: np.ndarray, qterms: set[str], weights: dict[str, float],
-    total: float, seen: set[tuple[str, int]], figure: re.Pattern[str] | None = None,
+    total: float, seen: set[tuple[str, int]], figure: Figure | None = None,
 ) -> list[Evidence]:
     rows, vectors = index.sentences(chunk_id)
     if not len(rows):

@@ -33,6 +33,10 @@ def print_answer(console: Console, answer: Answer) -> None:
         console.print("\n[bold]Sources[/]")
         for s in answer.sources:
             console.print(escape(source_line(s)))
+    if answer.related:
+        console.print("\n[bold]Related articles[/] [dim](not cited)[/]")
+        for s in answer.related:
+            console.print(escape(source_line(s)))
     if answer.nearest:
         console.print("\n[bold]Nearest articles[/]")
         for s in answer.nearest:

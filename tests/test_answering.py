@@ -8,8 +8,9 @@ import re
 import pytest
 from helpers import REPO, assert_quotes_verify
 
-from assistant.answering import abstention_reason, answerable, figures
+from assistant.answering import abstention_reason, answerable
 from assistant.chat import Newsdesk
+from assistant.composer import figures
 from assistant.config import Settings
 from assistant.embedding import SentenceTransformerEmbedder
 from assistant.indexing import rebuild
@@ -51,7 +52,7 @@ def test_conflicting_figures_are_both_shown_with_publisher_and_date(newsdesk: Ne
 
 def test_answer_leads_with_the_best_quote_and_cites_every_quote(newsdesk: Newsdesk) -> None:
     answer = newsdesk.ask("When were the Ridgeview evacuation orders lifted?")
-    assert answer.text.startswith("According to Valley Herald (2016-08-02): “")
+    assert answer.text.startswith("**Tuesday** — according to Valley Herald (2016-08-02): “")
     assert "Evacuation orders were lifted" in answer.quotes[0].text
     cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
     assert cited == {s.number for s in answer.sources} and {q.source for q in answer.quotes} <= cited

@@ -22,6 +22,8 @@ from ..records import Answer, Article, Filters, IndexStatus, Quote, Source
 
 TurnStatus = Literal["searching", "writing", "done", "stopped", "error"]
 CITATION = re.compile(r"\[(\d{1,3})\]")
+DIRECT = re.compile(r"^\*\*([^*<>]{1,200})\*\*(?= — )")  # the answer span leading an answer
+OUTCOME_BADGES = {"not_answered": "Not in the archive", "nothing_found": "Not in the archive · nothing related found"}
 
 
 @dataclass(frozen=True)
@@ -105,9 +107,18 @@ def render_answer(answer: Answer, turn: int = 1) -> str:
         _notes_html(answer),
         f'<ul class="nd-cards" aria-label="Quotes">{cards}</ul>' if cards else "",
         _sources_list(answer.sources),
+        _related_list(answer.related, turn),
         disclosure(answer),
     ]
     return "".join(parts)
+
+
+def _related_list(related: Sequence[Source], turn: int) -> str:
+    """Other stories found on the topic: to open and read, not cited as the answer."""
+    if not related:
+        return ""
+    cards = "".join(nearest_card(s, turn, label="Related article") for s in related)
+    return f'<p class="nd-nearest-h">Related articles (not cited)</p><ul class="nd-cards nd-nearest" aria-label="Related articles">{cards}</ul>'
 
 
 def text_html(text: str, quotes: Sequence[Quote], sources: Sequence[Source] = (), turn: int = 0) -> str:
@@ -126,7 +137,10 @@ def text_html(text: str, quotes: Sequence[Quote], sources: Sequence[Source] = ()
         label = esc(f"Source {n}: {titles.get(n) or 'open the quoted passage'}")
         return f'<button type="button" class="nd-cite" {_target(q.article_id, q.start, q.end, n, turn)} aria-label="{label}">{n}</button>'
 
-    return "".join(f"<p>{CITATION.sub(cite, esc(p)).replace(chr(10), '<br>')}</p>" for p in paragraphs)
+    shown = [CITATION.sub(cite, esc(p)).replace(chr(10), "<br>") for p in paragraphs]
+    if shown:  # the direct answer leads the first paragraph: "**1998** — according to …"
+        shown[0] = DIRECT.sub(r'<strong class="nd-direct">\1</strong>', shown[0], count=1)
+    return "".join(f"<p>{p}</p>" for p in shown)
 
 
 def _target(article_id: str, start: int, end: int, number: int, turn: int) -> str:
@@ -193,7 +207,8 @@ def _render_abstention(answer: Answer, turn: int) -> str:
     text = "\n\n".join(p for p in answer.text.split("\n\n") if p.strip() and p.strip() != answer.coverage.strip())
     nearest = "".join(nearest_card(s, turn) for s in answer.nearest)
     parts = [
-        f'<div class="nd-abstain" role="note"><span class="nd-badge">Not in the archive</span>{text_html(text, ())}</div>',
+        f'<div class="nd-abstain" role="note" data-outcome="{esc(answer.outcome)}">'
+        f'<span class="nd-badge">{OUTCOME_BADGES.get(answer.outcome, "Not in the archive")}</span>{text_html(text, ())}</div>',
         _notes_html(answer),
         f'<p class="nd-nearest-h">Nearest articles</p><ul class="nd-cards nd-nearest" aria-label="Nearest articles">{nearest}</ul>' if nearest else "",
         f'<p class="nd-coverage">{esc(answer.coverage)}</p>' if answer.coverage else "",
@@ -202,9 +217,9 @@ def _render_abstention(answer: Answer, turn: int) -> str:
     return "".join(parts)
 
 
-def nearest_card(s: Source, turn: int) -> str:
+def nearest_card(s: Source, turn: int, label: str = "Nearest article") -> str:
     byline = f'<span class="nd-byline">By {esc(s.author)}</span>' if s.author else ""
-    label = esc(f"Nearest article: {s.title or 'untitled'}: open it")
+    label = esc(f"{label}: {s.title or 'untitled'}: open it")
     return (
         f'<li><button type="button" class="nd-card nd-card-near" {_target(s.article_id, -1, -1, s.number, turn)} '
         f'aria-label="{label}">'
