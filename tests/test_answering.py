@@ -79,9 +79,10 @@ def test_figures_ignore_years() -> None:
     assert figures("In 2016, 1,200 people and 12 percent") == {"1200", "12%"}
 
 
-def evidence_of(*sentences: str) -> Retrieval:
+def evidence_of(question: str, *sentences: str) -> Retrieval:
+    """A retrieval of ``question`` (what was searched) that found ``sentences``."""
     ev = tuple(Evidence("a", 0, len(s), s, 0.9) for s in sentences)
-    return Retrieval("q", Filters(), (), ev, 1, 0.9)
+    return Retrieval(question, Filters(), (), ev, 1, 0.9)
 
 
 @pytest.mark.parametrize(("question", "sentences", "expected"), [
@@ -96,7 +97,7 @@ def evidence_of(*sentences: str) -> Retrieval:
     ("Who leads the fire crews?", ["Chief Ana Ruiz leads the crews."], True),
 ])
 def test_a_question_asking_for_a_kind_of_figure_needs_one_in_the_evidence(question: str, sentences: list[str], expected: bool) -> None:
-    assert answerable(question, evidence_of(*sentences), Settings.from_env()) is expected
+    assert answerable(question, evidence_of(question, *sentences), Settings.from_env()) is expected
 
 
 def test_a_question_naming_things_no_story_found_mentions_is_not_answered(newsdesk: Newsdesk) -> None:
@@ -117,7 +118,8 @@ def test_names_are_the_capitalised_words_after_the_first() -> None:
     # "Did" only opens the question; "Valley" is named by the publisher, "Nevada" in the text, "Ridgeview's" by its stem.
     assert missing_names(question, hits) == ["Oakdale", "Carson"]
     assert missing_names(question, ()) == []  # no stories: nothing to compare with
-    assert abstention_reason("What share of voters backed it?", evidence_of("The measure passed."), Settings.from_env()) == (
+    share = "What share of voters backed it?"
+    assert abstention_reason(share, evidence_of(share, "The measure passed."), Settings.from_env()) == (
         "The closest passages give no share or percentage for it."
     )
 
