@@ -26,8 +26,8 @@ STORIES = [
      "body": "The wildfire near Ridgeview destroyed 120 homes before crews contained it on Monday, the county fire chief said. "
              "Evacuation orders were lifted for most residents on Tuesday."},
     {"id": "fire-c", "title": "Ridgeview fire crews honoured", "publisher": "Mountain Daily", "published_at": "2016-08-09",
-     "body": "Firefighters who battled the Ridgeview wildfire were honoured by the town council at a ceremony on Friday. "
-             "The council thanked the crews for their work during the long Ridgeview fire."},
+     "body": "The Ridgeview wildfire destroyed homes across the valley, the town council said on Friday as it honoured the crews. "
+             "The council thanked the firefighters for their work during the long Ridgeview fire."},
     {"id": "school", "title": "Ridgeview school board names new superintendent", "publisher": "Mountain Daily",
      "published_at": "2016-08-05",
      "body": "The Ridgeview school board named Maria Okafor as superintendent on Thursday. "
