@@ -129,7 +129,10 @@ def answer(
         note = f"The LLM writer {describe_failure(exc, settings.llm_timeout)}; the offline answer is shown."
         seconds = round(time.perf_counter() - started, 4)
         return replace(offline, notes=(*offline.notes, note), timings={**offline.timings, "llm": seconds})
-    return replace(_from_draft(question, index, retrieval, draft, judged), timings=timings)
+    final = replace(_from_draft(question, index, retrieval, draft, judged), timings=timings)
+    if on_text is not None and final.direct is not None:
+        on_text(final.text)  # the direct answer leads the shown text too
+    return final
 
 
 def _offline(question: str, index: Index, retrieval: Retrieval, settings: Settings, judged: Judgement) -> Answer:

@@ -173,7 +173,8 @@ def test_correct_quote_kept_with_exact_offsets(index: Index, retrieval: Retrieva
     body = index.articles[POST].body
     assert (q.text, q.verification, q.source) == (TRAPPED, "verified", 1)
     assert body[q.start : q.end] == TRAPPED and q.start == body.index(TRAPPED)
-    assert answer.text == f"The United Nations has said “{TRAPPED}” [1]."
+    assert answer.text == f"**250,000** — The United Nations has said “{TRAPPED}” [1]."  # the direct answer leads
+    assert answer.direct is not None and body[answer.direct.start : answer.direct.end] == "250,000" == answer.direct.text
     assert [s.article_id for s in answer.sources] == [POST]  # the uncited passage is not a source
     assert seen[-1] == answer.text and answer.timings["llm"] >= 0
     assert_shown_safely(answer, index)
