@@ -118,7 +118,7 @@ def _related_list(related: Sequence[Source], turn: int) -> str:
     if not related:
         return ""
     cards = "".join(nearest_card(s, turn, label="Related article") for s in related)
-    return f'<p class="nd-nearest-h">Related articles (not cited)</p><ul class="nd-cards nd-nearest" aria-label="Related articles">{cards}</ul>'
+    return f'<p class="nd-nearest-h">Related articles (not cited)</p><ul class="nd-related" aria-label="Related articles">{cards}</ul>'
 
 
 def text_html(text: str, quotes: Sequence[Quote], sources: Sequence[Source] = (), turn: int = 0) -> str:
