@@ -69,8 +69,6 @@ class Signals:
     unnamed: tuple[str, ...]  # names of the question no top story mentions
     figure: str | None  # the kind of figure asked for and missing, if any
 
-    def as_dict(self) -> dict[str, float]:
-        return dict(zip(FEATURES, self.values, strict=True))
 
 
 def signals(

@@ -6,14 +6,13 @@ import json
 import re
 
 import pytest
-from helpers import REPO, assert_quotes_verify
+from helpers import REPO, assert_quotes_verify, desk_of
 
 from assistant.answering import abstention_reason, answerable
 from assistant.chat import Newsdesk
 from assistant.composer import figures
 from assistant.config import Settings
 from assistant.embedding import SentenceTransformerEmbedder
-from assistant.indexing import rebuild
 from assistant.question import missing_names
 from assistant.records import NOT_FOUND, Article, Chunk, Evidence, Filters, Hit
 from assistant.retrieval import Retrieval
@@ -32,11 +31,7 @@ FIRE = [
 
 @pytest.fixture(scope="module")
 def newsdesk(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> Newsdesk:
-    root = tmp_path_factory.mktemp("fire")
-    (root / "feed.jsonl").write_text("\n".join(json.dumps(a) for a in FIRE), encoding="utf-8")
-    settings = Settings.from_env(index_dir=root / "index")
-    rebuild([root / "feed.jsonl"], settings, embedder=embedder)
-    return Newsdesk(settings, embedder)
+    return desk_of(tmp_path_factory.mktemp("fire"), FIRE, embedder)
 
 
 def test_conflicting_figures_are_both_shown_with_publisher_and_date(newsdesk: Newsdesk) -> None:

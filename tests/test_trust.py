@@ -11,13 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import REPO, assert_quotes_verify
+from helpers import REPO, assert_quotes_verify, desk_of
 
 from assistant.answerability import FEATURES, Model, fit, shipped_model, signals
 from assistant.chat import Newsdesk
 from assistant.config import Settings
 from assistant.embedding import SentenceTransformerEmbedder
-from assistant.indexing import rebuild
 from assistant.questionsets import half_of
 from assistant.records import NOT_FOUND, answer_to_dict
 
@@ -37,11 +36,7 @@ STORIES = [
 
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> Newsdesk:
-    root = tmp_path_factory.mktemp("trust")
-    (root / "feed.jsonl").write_text("\n".join(json.dumps(a) for a in STORIES), encoding="utf-8")
-    settings = Settings.from_env(index_dir=root / "index")
-    rebuild([root / "feed.jsonl"], settings, embedder=embedder)
-    return Newsdesk(settings, embedder)
+    return desk_of(tmp_path_factory.mktemp("trust"), STORIES, embedder)
 
 
 def test_a_story_that_does_not_carry_the_asked_fact_is_never_cited(desk: Newsdesk) -> None:
@@ -93,10 +88,7 @@ def two_publishers(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceT
         {"id": "gazette", "title": "Council debates the harbour", "publisher": "Coastal Gazette", "published_at": "2016-05-03",
          "body": "The council debated plans for the harbour on Monday. Members disagreed about parking near the marina."},
     ]
-    (root / "feed.jsonl").write_text("\n".join(json.dumps(a) for a in stories), encoding="utf-8")
-    settings = Settings.from_env(index_dir=root / "index")
-    rebuild([root / "feed.jsonl"], settings, embedder=embedder)
-    return Newsdesk(settings, embedder)
+    return desk_of(root, stories, embedder)
 
 
 def test_a_publisher_named_in_the_question_constrains_the_answer(two_publishers: Newsdesk) -> None:
