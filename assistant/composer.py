@@ -15,10 +15,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from .lexical import terms
+from .quantities import QUANTITY_KINDS, disagreeing
 from .quotes import verify
 from .records import Evidence, Hit, Quote, Source, source_for
 from .retrieval import Retrieval
@@ -170,32 +170,17 @@ def render_answer(quotes: list[Quote], sources: dict[str, Source], direct: Quote
     return "\n\n".join(lines)
 
 
-_FIGURE = re.compile(r"(?<![\w.])\$?\d[\d,]*(?:\.\d+)?(?:\s?(?:%|percent|million|billion|thousand))?")
-
-
-def figures(text: str) -> set[str]:
-    """Numbers as stated ("250,000", "$4 million", "12 percent"), normalised; years left out."""
-    found = set()
-    for m in _FIGURE.finditer(text):
-        value = m.group().replace(",", "").replace(" ", "").replace("percent", "%")
-        if not re.fullmatch(r"(19|20)\d\d", value):
-            found.add(value)
-    return found
-
-
 def disagreement(question: str, quotes: list[Quote], sources: dict[str, Source]) -> str:
-    """When quotes from different stories about the question give different figures, say so and
-    set them side by side, each with its publisher and date, instead of picking one."""
-    topic = set(terms(question))
-    by_number = {s.number: s for s in sources.values()}
-    stated: dict[int, tuple[set[str], Quote]] = {}
-    for q in quotes:
-        numbers = figures(q.text)
-        if numbers and topic & set(terms(q.text)) and q.source not in stated:
-            stated[q.source] = (numbers, q)
-    if len(stated) < 2 or len({frozenset(n) for n, _ in stated.values()}) < 2:
+    """When quotes from different stories give different values for the same quantity the question
+    asks about (see ``quantities``), say so and set them side by side, each with its publisher and
+    date, instead of picking one. A question asking for a name, place, date or reason compares none."""
+    kind = asked_kind(question)
+    kinds = QUANTITY_KINDS if kind is None else tuple(k for k in QUANTITY_KINDS if k == kind)
+    if not kinds:
         return ""
-    parts = [
-        f"{attribution(by_number[n])} gives {', '.join(sorted(nums))} [{n}]" for n, (nums, _) in sorted(stated.items())
-    ]
+    by_number = {s.number: s for s in sources.values()}
+    stated = disagreeing(question, [(q.source, q.text) for q in quotes], kinds)
+    if len(stated) < 2:
+        return ""
+    parts = [f"{attribution(by_number[n])} gives {q.text} [{n}]" for n, q in sorted(stated.items())]
     return "The sources disagree: " + "; ".join(parts) + "."

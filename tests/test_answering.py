@@ -10,7 +10,6 @@ from helpers import REPO, assert_quotes_verify, desk_of
 
 from assistant.answering import abstention_reason, answerable
 from assistant.chat import Newsdesk
-from assistant.composer import figures
 from assistant.config import Settings
 from assistant.embedding import SentenceTransformerEmbedder
 from assistant.question import missing_names
@@ -68,10 +67,6 @@ def test_abstains_plainly(newsdesk: Newsdesk) -> None:
     answer = newsdesk.ask("Who won the mayoral election in Springfield?")
     assert answer.abstained and answer.text.startswith(NOT_FOUND) and not answer.quotes and not answer.sources
     assert answer.nearest and answer.coverage.startswith("Searched 3 of 3 articles")
-
-
-def test_figures_ignore_years() -> None:
-    assert figures("In 2016, 1,200 people and 12 percent") == {"1200", "12%"}
 
 
 def evidence_of(question: str, *sentences: str) -> Retrieval:

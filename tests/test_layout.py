@@ -13,7 +13,7 @@ MAX_LINES = 450
 FLOORS = {  # bottom to top, as in the README's code map
     1: {"records", "errors", "config", "lexical", "progress", "builddb", "vocabulary"},
     2: {"cleaning", "chunking", "embedding", "dedupe", "quotes", "timeframe", "mentions", "constraints", "spans",
-        "question", "prompts"},
+        "question", "prompts", "quantities"},
     3: {"sources", "store"},
     4: {"indexing", "retrieval"},
     5: {"answerability", "generation", "composer"},
