@@ -3,7 +3,8 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
@@ -15,29 +16,35 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(PY)
-	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install --quiet -e '.[test,llm]'
-	touch $(STAMP)
+# `make run` installs only what running needs; the test tools and the LLM test server (llama.cpp
+# compiles from source, ~4–5 min) are installed by `make test` alone.
+$(RUN_STAMP): pyproject.toml | $(PY)
+	$(PIP) install --quiet -e .
+	touch $(RUN_STAMP)
 
-run: $(STAMP)
+$(TEST_STAMP): pyproject.toml | $(PY)
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install --quiet -e '.[test,llm]'
+	touch $(TEST_STAMP) $(RUN_STAMP)
+
+run: $(RUN_STAMP)
 	@if [ ! -f "$${NEWSDESK_INDEX_DIR:-index}/LIVE" ]; then $(VENV)/bin/newsdesk index rebuild; fi
 	$(PY) app.py
 
-index: $(STAMP)
+index: $(RUN_STAMP)
 	$(VENV)/bin/newsdesk index rebuild
 
 # Debian's Chromium drives the browser tests (never `playwright install`).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check assistant tests benchmarks app.py
 	$(VENV)/bin/mypy assistant
 
-test: $(STAMP) browser lint
+test: $(TEST_STAMP) browser lint
 	$(VENV)/bin/pytest -q -rs
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(PY) benchmarks/index_throughput.py
 
 clean:

@@ -16,8 +16,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
+from .lexical import nltk_data
 from .records import Article, Chunk
 
 _PARAGRAPH = re.compile(r"[^\n]+")
@@ -33,11 +33,10 @@ class Span:
 
 @lru_cache(maxsize=1)
 def _punkt():  # type: ignore[no-untyped-def]
-    import llama_index.core
     import nltk.data
     from nltk.tokenize.punkt import PunktTokenizer
 
-    bundled = str(Path(llama_index.core.__file__).parent / "_static" / "nltk_cache")
+    bundled = str(nltk_data())
     if bundled not in nltk.data.path:
         nltk.data.path.append(bundled)
     return PunktTokenizer("english")

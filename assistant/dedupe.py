@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from datasketch import MinHash, MinHashLSH
-
 from .builddb import build_db
 from .records import Article
 
@@ -68,6 +66,8 @@ class StoryGrouper:
     members and the copy links are rows on disk, so memory does not grow with the archive."""
 
     def __init__(self, path: Path | str = ":memory:", threshold: float = THRESHOLD, num_perm: int = NUM_PERM) -> None:
+        from datasketch import MinHashLSH  # imported by a build only: it pulls in scipy (seconds at start-up)
+
         layout = MinHashLSH(threshold=threshold, num_perm=num_perm)
         self._bands, self._rows = layout.b, layout.r
         self._num_perm = num_perm
@@ -87,6 +87,8 @@ class StoryGrouper:
         sh = shingles(article.body)
         if len(sh) < MIN_SHINGLES:
             return None
+        from datasketch import MinHash
+
         mh = MinHash(num_perm=self._num_perm)
         mh.update_batch([s.encode("utf-8") for s in sh])
         keys = [(b, _band_key(mh.hashvalues[b * self._rows : (b + 1) * self._rows])) for b in range(self._bands)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -13,12 +14,18 @@ _QUESTION_WORDS = {
 }
 
 
+def nltk_data() -> Path:
+    """The NLTK data bundled with llama-index-core, found without importing llama-index (seconds)."""
+    spec = importlib.util.find_spec("llama_index.core")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("llama-index-core is not installed: it carries the NLTK data newsdesk reads")
+    return Path(spec.origin).parent / "_static" / "nltk_cache"
+
+
 @lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
     """NLTK's English stop words (bundled with llama-index-core) plus question words."""
-    import llama_index.core
-
-    path = Path(llama_index.core.__file__).parent / "_static/nltk_cache/corpora/stopwords/english"
+    path = nltk_data() / "corpora" / "stopwords" / "english"
     words = set(path.read_text(encoding="utf-8").split()) if path.is_file() else set()
     return frozenset(words | _QUESTION_WORDS)
 

@@ -1,4 +1,4 @@
-"""Fixtures only: real model, real Chroma in tmp dirs, no test touches the repo's index/ (shared helpers: helpers.py)."""
+"""Fixtures, and the skip check (skipcheck.py): real model, real Chroma in tmp dirs, no test touches the repo's index/ (shared helpers: helpers.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
 
+pytest_plugins = ["pytester"]  # the skip check is tested by running a small suite
+
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 from helpers import HORNE  # noqa: E402
+from skipcheck import pytest_sessionfinish, pytest_terminal_summary  # noqa: E402, F401  (hooks of this suite)
 
 from assistant.config import Settings  # noqa: E402
 from assistant.embedding import SentenceTransformerEmbedder  # noqa: E402
@@ -43,8 +46,6 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture(scope="session")
 def horne_settings(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> Settings:
     """One index of the Horne archive, built once and shared read-only by the tests that need it."""
-    if not HORNE.is_file():
-        pytest.skip("tests/data/horne2017 is absent")
     from assistant.indexing import rebuild
 
     s = Settings.from_env(index_dir=tmp_path_factory.mktemp("horne") / "index")

@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pytest
-
 from assistant.records import Answer
 from assistant.store import Index
 
@@ -21,12 +19,6 @@ SEEDS = REPO / "seeds"
 DATA = REPO / "tests" / "data"  # the licensed archives, carried by the repository (see tests/data/README.md)
 HORNE = DATA / "horne2017" / "articles.jsonl"
 FNC = DATA / "fakenewscorpus-sample" / "news_sample.csv"
-
-needs_shared = pytest.mark.skipif(
-    not HORNE.is_file() or not FNC.is_file(),
-    reason="tests/data is incomplete: the real archives (Horne 2017, FakeNewsCorpus sample) are read from there",
-)
-
 
 def assert_quotes_verify(answer: Answer, index: Index) -> None:
     """The product's promise: every shown quote is the exact article text at its offsets."""

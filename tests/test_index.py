@@ -126,7 +126,6 @@ def _env(settings: Settings) -> dict[str, str]:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not HORNE.is_file(), reason="../shared/data/horne2017 is absent")
 def test_kill_9_during_rebuild_leaves_the_old_index_answering(
     settings: Settings, embedder: SentenceTransformerEmbedder, tmp_path: Path
 ) -> None:

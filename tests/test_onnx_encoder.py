@@ -55,8 +55,6 @@ def seed_chunks(embedder: SentenceTransformerEmbedder) -> tuple[list[str], list[
 
 
 def horne_sentences(n: int) -> list[str]:
-    if not HORNE.is_file():
-        pytest.skip(f"{HORNE} is absent: the Horne 2017 archive is read from ../shared/data")
     sentences: list[str] = []
     with HORNE.open(encoding="utf-8") as f:
         for line in f:

@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from helpers import FNC, HORNE, needs_shared
+from helpers import FNC, HORNE
 
 from assistant.records import Article
 from assistant.sources import Limits, Problem, iter_files, read_file
@@ -168,7 +168,6 @@ def test_unsupported_and_missing_paths_are_reported(tmp_path: Path) -> None:
     assert not any(".hidden" in p.location for p in problems)
 
 
-@needs_shared
 def test_real_archives_account_for_every_record() -> None:
     horne, horne_problems = read_all(HORNE)
     assert len(horne) + len(horne_problems) == sum(1 for line in HORNE.open(encoding="utf-8") if line.strip()) == 326
