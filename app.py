@@ -14,7 +14,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from assistant import ui  # noqa: E402
 from assistant.chat import Newsdesk  # noqa: E402
-from assistant.config import Settings  # noqa: E402
+from assistant.config import Settings, redact, redact_logs  # noqa: E402
 from assistant.errors import NewsdeskError  # noqa: E402
 from assistant.indexing import ensure_index  # noqa: E402
 
@@ -32,11 +32,20 @@ def start_index(settings: Settings, newsdesk: Newsdesk) -> None:
 
 
 def main(argv: list[str]) -> None:
-    settings = Settings.from_env()
-    newsdesk = Newsdesk(settings)
-    if "--no-build" not in argv:
-        start_index(settings, newsdesk)
-    ui.launch(ui.build_app(newsdesk, settings), settings)
+    """Serve the chat; a setting that cannot be used (a login with only one of user and password)
+    stops it at once with one sentence and the error's exit code, before the index is built."""
+    redact_logs()
+    try:
+        settings = Settings.from_env()
+        redact_logs(settings)
+        settings.login()
+        newsdesk = Newsdesk(settings)
+        if "--no-build" not in argv:
+            start_index(settings, newsdesk)
+        ui.launch(ui.build_app(newsdesk, settings), settings)
+    except NewsdeskError as exc:
+        sys.stderr.write(f"error: {redact(str(exc))}\n")
+        raise SystemExit(exc.exit_code) from None
 
 
 if __name__ == "__main__":

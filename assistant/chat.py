@@ -35,7 +35,12 @@ class Search:
 
 
 class Newsdesk:
-    """Holds the encoder and the live index; reopens the index when a rebuild publishes a new one."""
+    """Holds the encoder and the live index; reopens the index when ``LIVE`` changes.
+
+    ``LIVE`` changes when a build publishes (a new name), and also when the file is rewritten or
+    touched with the same name: a chat answering from an earlier generation because the live one
+    could not be opened (``Index.notice``) tries the live one again then. It never retries on its
+    own, so a damaged generation is not reopened at every question."""
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None, writer: Writer | None = None) -> None:
         self.settings = settings
@@ -44,18 +49,26 @@ class Newsdesk:
         self.embedder.use_threads(settings.query_threads)
         self._paths = IndexPaths(settings.index_dir)
         self._index: Index | None = None
-        self._generation: str | None = None
+        self._live: tuple[object, ...] | None = None  # what LIVE was when the index was opened
         self._lock = threading.Lock()
+
+    def _live_state(self) -> tuple[object, ...]:
+        """The generation ``LIVE`` names and the file's identity (a rewrite or a touch changes it)."""
+        live = self._paths.live_generation()
+        try:
+            st = self._paths.live.stat()
+        except OSError:
+            return (None,)
+        return (live.name if live else None, st.st_ino, st.st_mtime_ns, st.st_size)
 
     @property
     def index(self) -> Index:
-        """The live generation, reopened if ``LIVE`` moved since the last call."""
-        live = self._paths.live_generation()
-        name = live.name if live else None
+        """The generation that answers, reopened if ``LIVE`` changed since it was opened."""
+        state = self._live_state()
         with self._lock:
-            if self._index is None or name != self._generation:
+            if self._index is None or state != self._live:
                 self._index = open_index(self.settings.index_dir, self.embedder, ChromaServer.from_settings(self.settings))
-                self._generation = name
+                self._live = state
             return self._index
 
     def ask(
@@ -94,7 +107,10 @@ class Newsdesk:
         latest = False
         if not (filters.since or filters.until):
             period = find_period(question, _newest(index))
-            if period is not None:
+            if period is not None and period.unapplied:
+                notes.append(f"The question names a period (“{period.phrase}”), but no article in the archive is "
+                             "dated, so it could not be applied: every article was searched.")
+            elif period is not None:
                 latest = period.latest
                 if period.since or period.until:
                     filters = replace(filters, since=period.since, until=period.until)

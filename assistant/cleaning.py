@@ -188,3 +188,16 @@ def split_page(text: str) -> tuple[str, str, Credit | None]:
             title = candidate
     body, credit = clean_body("\n".join(lines))
     return title, body, credit
+
+
+_NOT_LABELS = frozenset({"article", "newsarticle", "news", "post", "page", "story", "blogposting", "webpage", "text"})
+
+
+def dataset_label(value: object) -> str | None:
+    """A record's label as its data set gives it ("satire", "fake", "reliable"), when it is one short
+    word or phrase and not a schema type such as "NewsArticle"; shown beside the article, never used
+    to rank or judge it."""
+    text = normalize_inline(value if isinstance(value, str) else None).strip().lower()
+    if not text or len(text) > 24 or text.replace(" ", "") in _NOT_LABELS or not re.fullmatch(r"[a-z][a-z -]*", text):
+        return None
+    return text

@@ -6,16 +6,20 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .config import Settings
+from .config import Settings, redact, redact_logs
 from .errors import InputError, NewsdeskError
+
+if TYPE_CHECKING:
+    from .pruning import UpdatePlan
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask questions of a news archive; answers quote and cite the articles.")
 index_app = typer.Typer(no_args_is_help=True, help="Build and inspect the index.")
@@ -60,7 +64,8 @@ def index_rebuild(
 @index_app.command("update")
 def index_update(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders with new or changed articles.")],
-    prune: Annotated[bool, typer.Option("--prune", help="Remove articles whose source file is gone or no longer has them.")] = False,
+    prune: Annotated[bool, typer.Option("--prune", help="Remove articles whose file is gone, or was read whole without them; each is listed.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what the update would add, change and remove; write nothing.")] = False,
     index_dir: IndexDir = None,
     model: Model = None,
 ) -> None:
@@ -70,9 +75,34 @@ def index_update(
     from .terminal import print_build_report
 
     settings = _settings(index_dir=index_dir, embed_model=model)
+    if dry_run:
+        from .pruning import plan_update
+
+        _print_plan(plan_update(paths, settings, prune=prune), prune)
+        return
     with RichProgress(err) as progress:
         report = update(paths, settings, prune=prune, progress=progress)
-    print_build_report(out, report, settings)
+    print_build_report(out, replace(report, removed=[]), settings)  # the removals are listed in full below
+    if report.removals:
+        out.print(f"Removed {len(report.removals)} article(s):")
+        for removal in report.removals:
+            out.print(f"  {escape(str(removal))}")
+
+
+def _print_plan(plan: UpdatePlan, prune: bool) -> None:
+    from .terminal import print_problems
+
+    out.print(
+        f"[bold]Dry run: nothing was written.[/] The update would read {plan.files} files: {plan.new} new, "
+        f"{plan.changed} changed and {plan.unchanged} unchanged article(s)."
+    )
+    if plan.removals:
+        out.print(f"Would remove {len(plan.removals)} article(s):")
+        for removal in plan.removals:
+            out.print(f"  {escape(str(removal))}")
+    else:
+        out.print("Would remove nothing." if prune else "Nothing is removed without --prune.")
+    print_problems(out, plan.rejected, plan.notices)
 
 
 @index_app.command("status")
@@ -129,12 +159,13 @@ def serve_command(
     from .ui import serve_chat
 
     settings = _settings(host=host, port=port, index_dir=index_dir)
+    settings.login()  # a login with only one of user and password fails now, not after the index is built
     newsdesk = Newsdesk(settings)
     try:
         ensure_index(settings, newsdesk.embedder)
         newsdesk.index  # noqa: B018 - opened now, so that the first question does not wait
     except NewsdeskError as exc:  # the chat starts anyway: its page says how to build an index
-        err.print(f"[bold yellow]{escape(str(exc))}[/]")
+        err.print(f"[bold yellow]{escape(redact(str(exc)))}[/]")
     serve_chat(newsdesk, settings)
 
 
@@ -172,32 +203,31 @@ def evaluate(
 
 @app.command("settings")
 def show_settings() -> None:
-    """List every setting, its environment variable, default and meaning."""
-    table = Table("variable", "default", "meaning")
-    for name, default, help_text in Settings.describe():
-        table.add_row(name, default, help_text)
+    """List every setting: its environment variable, current value (secrets hidden), default and meaning."""
+    table = Table("variable", "value", "default", "meaning")
+    for row in _settings().describe_values():
+        table.add_row(*(escape(cell) for cell in row))
     out.print(table)
 
 
 def main() -> None:
     _no_network_or_telemetry()
+    redact_logs()
     try:
         app(standalone_mode=False)
     except NewsdeskError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
+        err.print(f"[bold red]error:[/] {redact(str(exc))}")
         raise SystemExit(exc.exit_code) from None
     except KeyboardInterrupt:
         err.print("interrupted; the live index is unchanged")
         raise SystemExit(130) from None
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            raise SystemExit(exc.exit_code) from None
-        if isinstance(exc, click.exceptions.Abort):
+    except Exception as exc:  # usage errors ("No such option"), from click or from the copy of click typer bundles
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
+            exc.show()  # type: ignore[attr-defined]
+            raise SystemExit(exc.exit_code) from None  # type: ignore[attr-defined]
+        if type(exc).__name__ == "Abort":
             raise SystemExit(1) from None
         raise
 

@@ -147,9 +147,11 @@ def also_of(hits: tuple[Hit, ...], article_id: str) -> tuple[str, ...]:
 
 
 def attribution(source: Source) -> str:
-    """"The Washington Post (2016)" — who said it and when, as the answer's connective text."""
+    """"The Washington Post (2016)" — who said it and when (and the data set's label of the article,
+    "labelled satire by the data set"), as the answer's connective text."""
     who = source.publisher or (f"“{source.title}”" if source.title else "an archived article")
-    return f"{who} ({source.published})" if source.published else who
+    said = [x for x in (source.published, f"labelled {source.label} by the data set" if source.label else None) if x]
+    return f"{who} ({', '.join(said)})" if said else who
 
 
 def render_answer(quotes: list[Quote], sources: dict[str, Source], direct: Quote | None = None) -> str:

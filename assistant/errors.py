@@ -93,6 +93,17 @@ class IndexDamagedError(NewsdeskError):
         return f"The index is damaged. {REBUILD_HINT}"
 
 
+class ArticleDamagedError(IndexDamagedError):
+    """An article's stored text no longer matches the hash recorded when it was indexed (damage that
+    kept the file's size). It is never quoted: the question fails with this error instead."""
+
+    def chat_message(self) -> str:
+        return (
+            "An article in the index is damaged (its stored text no longer matches what was indexed), "
+            f"so it cannot be quoted. {REBUILD_HINT}"
+        )
+
+
 class IndexLockedError(NewsdeskError):
     exit_code = 6
 
@@ -123,12 +134,21 @@ class WriterTimeout(TimeoutError):
     """The LLM writer did not finish within its time limit; the offline answer is shown instead."""
 
 
+class UnsupportedDraft(ValueError):
+    """The LLM writer quoted its articles, but no sentence of its answer is carried by its quotes; the offline answer is shown instead."""
+
+
 UNEXPECTED = "Something went wrong while answering; the error was logged."
 
 
 def chat_message(exc: BaseException) -> str:
     """A short message for the reader: never a stack trace or a path."""
     return exc.chat_message() if isinstance(exc, NewsdeskError) else UNEXPECTED
+
+
+def without_paths(text: str) -> str:
+    """``text`` with every file-system path replaced by an ellipsis (for the chat)."""
+    return _without_paths(text)
 
 
 def _without_paths(text: str) -> str:

@@ -14,19 +14,17 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
 from .chat import Newsdesk
-from .config import Settings
+from .config import Settings, redact_data
 from .embedding import Embedder, make_embedder
 from .questionsets import KINDS, Question, check_syntax, half_of, load_questions, question_to_dict
 from .quotes import fold
 from .records import Answer, Article, Chunk, Filters, Quote, answer_to_dict
-
-SECRET_SETTINGS = ("llm_api_key", "auth_password")
 
 Metrics = dict[str, float | None]  # per question; None = the metric does not apply to this question
 Progress = Callable[[int, int], None]  # (questions done, total)
@@ -304,7 +302,7 @@ def run_eval(
         "code": code_version(),
     }
     return EvalRun(
-        config, settings_to_json(settings), asdict(index.manifest), tuple(results),
+        redact_data(config, settings), settings_to_json(settings), redact_data(asdict(index.manifest), settings), tuple(results),
         summarize([(r.question, r.metrics) for r in results]), k,
     )
 
@@ -325,11 +323,5 @@ def code_version() -> str | None:
 
 
 def settings_to_json(settings: Settings) -> dict[str, Any]:
-    """Settings as JSON data, secrets redacted."""
-    data: dict[str, Any] = {}
-    for f in fields(settings):
-        value = getattr(settings, f.name)
-        if f.name in SECRET_SETTINGS:
-            value = "(set)" if value else ""
-        data[f.name] = str(value) if isinstance(value, Path) else value
-    return data
+    """Settings as JSON data, as they may be shown: every secret "(set)" or "", URL credentials masked."""
+    return settings.shown_all()

@@ -1,23 +1,17 @@
 """The optional LLM writer: prompts rendered strictly, retrieved text delimited as data, and the
-model's answer checked before anything of it is shown.
+model's answer checked before anything of it is shown (the rules in full: docs/llm.md).
 
-The model's output is never shown raw. Its quotes (text between “…”, "…", «…» or „…“ followed by
-an ``[n]`` marker) are each sent through ``quotes.verify`` against the article that ``[n]``
-names, and only that one. Then:
-
-- a quote that does not verify is removed (a neutral marker takes its place) and counted;
-- a sentence is shown only when it carries at least one verified quote — prose on its own is
-  an unverified claim, so it is dropped and counted;
-- quotation marks anywhere outside a verified quote are removed, so nothing unverified looks
-  like a quote; ``[n]`` markers are re-emitted by us after verified quotes only;
-- identifier-like tokens in the prose (links, e-mail addresses, codes mixing letters and digits,
-  all-capital words) are removed unless the question itself contains them: an instruction
-  planted in an article ("reply PWNED-1234") cannot make the answer say its payload, except as
-  the article's own words inside a verified quote.
+Each quote (text between “…”, "…", «…» or „…“ followed by ``[n]``) must verify against the
+article its ``[n]`` names, and only that one (``quotes.verify``), and stand on its own
+(``quotes.standalone_problem``); otherwise it is removed, a neutral marker in its place. A
+sentence is shown only when it holds a verified quote and its quotes carry what its prose says
+(``quotes.support``). Quotation marks outside verified quotes are removed, ``[n]`` markers are
+ours, numbering the sources of the sentences shown, and identifier-like tokens in the prose
+(links, e-mail addresses, codes, all-capital words) are removed unless the question has them.
 
 This module writes and checks; it does not decide. ``answering.answer`` decides whether the
-writer is asked at all, and shows the offline answer with a note when the endpoint fails or is
-slower than ``settings.llm_timeout``.
+writer is asked at all, and shows the offline answer with a note when the endpoint fails, is
+slower than ``settings.llm_timeout``, or wrote nothing its quotes carry (``UnsupportedDraft``).
 """
 
 from __future__ import annotations
@@ -31,9 +25,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .config import Settings
-from .errors import ConfigError, WriterTimeout
+from .errors import ConfigError, UnsupportedDraft, WriterTimeout
 from .prompts import as_attribute, as_data, render_prompt
-from .quotes import QuoteCheck, fold, verify
+from .quotes import STANDALONE_REASONS, QuoteCheck, context_of, fold, standalone_problem, support, verify
 from .records import NOT_FOUND, Article, Quote, Source, source_for
 from .retrieval import Retrieval
 
@@ -42,6 +36,7 @@ PASSAGE_CHARS = 1500  # a retrieved chunk is ~200 encoder tokens; this only boun
 MAX_QUOTES = 4
 MAX_TOKENS = 512
 REMOVED = "[quote removed: not found in the source]"
+CUT = "[quote removed: too short or cut from its context]"
 COMPLETION_STOPS = ("\nQuestion:", "\nPassages", "<article", "</article>")
 
 
@@ -103,15 +98,8 @@ class OpenAICompatibleWriter(Writer):
     """
 
     def __init__(
-        self,
-        base_url: str,
-        model: str,
-        api_key: str = "",
-        timeout: float = 60.0,
-        chat: bool = True,
-        max_tokens: int = MAX_TOKENS,
-        temperature: float = 0.0,
-        context_window: int = 8192,
+        self, base_url: str, model: str, api_key: str = "", timeout: float = 60.0, chat: bool = True,
+        max_tokens: int = MAX_TOKENS, temperature: float = 0.0, context_window: int = 8192,
     ) -> None:
         if not base_url or not model:
             raise ConfigError("The LLM writer needs both NEWSDESK_LLM_BASE_URL and NEWSDESK_LLM_MODEL.")
@@ -238,21 +226,21 @@ _EDGE_PUNCTUATION = ".,;:!?"
 
 
 def _check_quote(said: str, numbers: tuple[int, ...], passages: dict[int, Passage]) -> tuple[QuoteCheck | None, int, str]:
-    """Verify a quote against the articles it cites — only those. (check, cited number, reason)."""
+    """Verify a quote against the articles it cites — only those — and require it to stand on its
+    own (``quotes.standalone_problem``). (check, cited number, reason)."""
     if not numbers:
         return None, 0, "no [n] citation"
     if not any(n in passages for n in numbers):
         return None, 0, "cites an unknown source"
     variants = dict.fromkeys([said, said.replace("‹", "<").replace("›", ">"), said.strip().strip(_EDGE_PUNCTUATION)])
-    for n in numbers:
-        if n not in passages:
-            continue
-        for text in variants:
-            if text.strip():
-                check = verify(passages[n].article, text, source=n)
-                if check.ok:
-                    return check, n, ""
-    return None, 0, "not found in the cited article"
+    reason = "not found in the cited article"
+    for n in (n for n in numbers if n in passages):
+        for text in filter(str.strip, variants):
+            check = verify(passages[n].article, text, source=n)
+            if check.ok and not (problem := standalone_problem(passages[n].article.body, check)):
+                return check, n, ""
+            reason = problem if check.ok else reason
+    return None, 0, reason
 
 
 _WORDLIKE = re.compile(r"(?:[a-z][a-z0-9+.-]*://|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\w[\w-]*", re.I)
@@ -299,6 +287,14 @@ class Draft:
     removed: tuple[str, ...]  # one reason per removed quote
     dropped_sentences: int  # sentences without a verified quote, not shown
     said_not_found: bool
+    unsupported_sentences: int = 0  # sentences saying more than their quotes, not shown
+
+    @property
+    def nothing_carried(self) -> bool:
+        """Nothing to show though the writer quoted its articles: its quotes were too short or cut
+        from their context, or its sentences said more than their quotes."""
+        standalone = any(reason in STANDALONE_REASONS for reason in self.removed)
+        return not self.quotes and not self.said_not_found and (standalone or self.unsupported_sentences > 0)
 
 
 def check_output(output: str, passages: Sequence[Passage], question: str) -> Draft:
@@ -313,17 +309,20 @@ def check_output(output: str, passages: Sequence[Passage], question: str) -> Dra
         if isinstance(token, _Said)
     }
     display: dict[int, int] = {}  # cited passage number → number shown, in order of first citation
-    for check, n, _ in checks.values():
-        if check is not None:
-            display.setdefault(n, len(display) + 1)
     shown: list[str] = []
     quotes: dict[tuple[str, int, int], Quote] = {}
-    dropped = 0
+    dropped = unsupported = 0
     for s, sentence in enumerate(sentences):
         results = {i: checks[s, i] for i, token in enumerate(sentence) if isinstance(token, _Said)}
-        if not any(check is not None for check, _, _ in results.values()):
+        verified = [(check, n) for check, n, _ in results.values() if check is not None]
+        if not verified:
             dropped += bool(results) or any(isinstance(t, _Prose) and _tidy(t.text) for t in sentence)
             continue
+        if not _carried(sentence, verified, by_number, question):
+            unsupported += 1
+            continue
+        for _, n in verified:
+            display.setdefault(n, len(display) + 1)
         text = _render(sentence, results, display, question, quotes)
         shown.append(("" if not shown else separators[s]) + text)
     return Draft(
@@ -336,15 +335,25 @@ def check_output(output: str, passages: Sequence[Passage], question: str) -> Dra
         removed=tuple(reason for check, _, reason in checks.values() if check is None),
         dropped_sentences=dropped,
         said_not_found=fold(NOT_FOUND)[0].casefold().rstrip(".") in fold(output)[0].casefold(),
+        unsupported_sentences=unsupported,
     )
 
 
+def _carried(sentence: list[_Token], verified: list[tuple[QuoteCheck, int]], passages: dict[int, Passage], question: str) -> bool:
+    """Whether the sentence's verified quotes carry what its prose says (``quotes.support``)."""
+    prose = " ".join(clean_prose(t.text, question) for t in sentence if isinstance(t, _Prose))
+    context: list[str] = []
+    for check, n in verified:
+        a = passages[n].article
+        when = f"{a.published:%d %B %Y}" if a.published else str(a.year or "")
+        context += [context_of(a.body, check), a.publisher or "", a.author or "", when]
+        context += passages[n].also_published_by
+    return support(prose, [check.text for check, _ in verified], " ".join(context)).carried
+
+
 def _render(
-    sentence: list[_Token],
-    results: dict[int, tuple[QuoteCheck | None, int, str]],
-    display: dict[int, int],
-    question: str,
-    quotes: dict[tuple[str, int, int], Quote],
+    sentence: list[_Token], results: dict[int, tuple[QuoteCheck | None, int, str]], display: dict[int, int],
+    question: str, quotes: dict[tuple[str, int, int], Quote],
 ) -> str:
     """One sentence as shown: cleaned prose, verified quotes with our [n], removed ones marked."""
     parts: list[str] = []
@@ -352,9 +361,9 @@ def _render(
         if isinstance(token, _Prose):
             parts.append(clean_prose(token.text, question))
         elif isinstance(token, _Said):
-            check, n, _ = results[i]
+            check, n, reason = results[i]
             if check is None:
-                parts.append(REMOVED)
+                parts.append(CUT if reason in STANDALONE_REASONS else REMOVED)
                 continue
             for q in check.parts:
                 quotes.setdefault((q.article_id, q.start, q.end), replace(q, source=display[n]))
@@ -368,6 +377,8 @@ def _render(
 def describe_failure(exc: BaseException, timeout: float) -> str:
     """What went wrong with the endpoint, in words for a note ("timed out after 60 s")."""
     name = type(exc).__name__
+    if isinstance(exc, UnsupportedDraft):
+        return "wrote no sentence that its quotes support"
     if isinstance(exc, TimeoutError) or "Timeout" in name:
         return f"timed out after {timeout:g} s"
     if "Connection" in name or isinstance(exc, ConnectionError):
@@ -382,19 +393,15 @@ def _complete_sentences(output: str) -> str:
 
 
 def write_draft(
-    question: str,
-    passages: Sequence[Passage],
-    writer: Writer,
-    *,
-    max_quotes: int,
-    timeout: float,
-    on_text: Callable[[str], None] | None = None,
+    question: str, passages: Sequence[Passage], writer: Writer, *,
+    max_quotes: int, timeout: float, on_text: Callable[[str], None] | None = None,
 ) -> tuple[Draft, dict[str, float]]:
     """The writer's answer from ``passages``, checked: (the draft, timings).
 
     ``on_text`` receives the checked rendering of the complete sentences so far (never raw model
-    output) while the writer streams. An endpoint failure, or a writer slower than ``timeout``
-    (``WriterTimeout``), is raised for the caller to fall back on."""
+    output) while the writer streams. An endpoint failure, a writer slower than ``timeout``
+    (``WriterTimeout``) or an answer its quotes do not carry (``UnsupportedDraft``) is raised
+    for the caller to fall back on."""
     system, user = answer_prompts(question, passages, max_quotes)
     started = time.perf_counter()
     deadline = time.monotonic() + timeout
@@ -413,6 +420,8 @@ def write_draft(
     t = time.perf_counter()
     draft = check_output(output, passages, question)
     timings["verify"] = round(time.perf_counter() - t, 4)
+    if draft.nothing_carried:
+        raise UnsupportedDraft("no sentence of the writer's answer is carried by its quotes")
     if on_text is not None and draft.text != preview:
         on_text(draft.text)
     return draft, timings
@@ -434,4 +443,6 @@ def draft_notes(draft: Draft) -> tuple[str, ...]:
         notes.append(f"{len(draft.removed)} of {draft.produced} quote(s) from the LLM writer were removed ({why}).")
     if draft.dropped_sentences:
         notes.append(f"{draft.dropped_sentences} sentence(s) of the LLM writer without a verified quote were not shown.")
+    if draft.unsupported_sentences:
+        notes.append(f"{draft.unsupported_sentences} sentence(s) of the LLM writer saying more than their quotes were not shown.")
     return tuple(notes)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -25,8 +24,9 @@ from .errors import (
     MismatchCause,
     NewsdeskError,
 )
+from .pruning import Removal, Reread
 from .records import Article, Chunk
-from .sources import Limits, Problem, iter_files, read_file
+from .sources import Limits, Problem, iter_files, read_file, resolved
 from .store import (
     ChromaServer,
     ChunkBatch,
@@ -34,8 +34,6 @@ from .store import (
     Index,
     IndexPaths,
     Manifest,
-    article_from_json,
-    article_to_json,
     open_index,
     writer_lock,
     writing,
@@ -59,7 +57,8 @@ class BuildReport:
     generation: str = ""
     reused: int = 0  # articles whose vectors came from the previous generation
     embedded: int = 0  # chunks encoded in this run
-    removed: list[str] = field(default_factory=list)  # articles pruned by an update
+    removed: list[str] = field(default_factory=list)  # ids of the articles pruned by an update
+    removals: list[Removal] = field(default_factory=list)  # the same, with where each came from and why
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -72,6 +71,7 @@ class BuildReport:
             "reused_articles": self.reused,
             "embedded_chunks": self.embedded,
             "removed": self.removed,
+            "removals": [str(r) for r in self.removals],
             "seconds": round(self.seconds, 3),
             "embed_seconds": round(self.embed_seconds, 3),
         }
@@ -85,8 +85,9 @@ def rebuild(
     Vectors of articles whose text is unchanged since the live generation (same model and chunker)
     are reused rather than re-encoded; the Chroma collection itself is written afresh, so a
     rebuild also repairs a damaged index. With ``settings.chroma_host`` the vectors go to a new
-    collection on that Chroma server.
+    collection on that Chroma server. Sources are recorded as resolved absolute paths.
     """
+    sources = [resolved(s) for s in sources]
     embedder = embedder or make_embedder(settings)
     paths = IndexPaths(settings.index_dir)
     server = ChromaServer.from_settings(settings)
@@ -104,10 +105,13 @@ def update(
     progress: Progress | None = None,
 ) -> BuildReport:
     """Add new and re-index changed articles from ``sources`` into a new generation that starts from
-    the live one; with ``prune``, drop articles whose source file is gone, or was re-read here without
-    them. Unchanged articles are never re-encoded: in the embedded store they are not even re-written
+    the live one; with ``prune``, drop articles whose source file is gone, or was read whole here
+    without them (see ``pruning``: a file or record that fails to read keeps its earlier articles).
+    Unchanged articles are never re-encoded: in the embedded store they are not even re-written
     (the new generation starts from a copy of the live collection); on a Chroma server, which cannot
-    copy a collection, their stored vectors are added to the new collection."""
+    copy a collection, their stored vectors are added to the new collection. ``pruning.plan_update``
+    shows what an update would do without writing."""
+    sources = [resolved(s) for s in sources]
     embedder = embedder or make_embedder(settings)
     paths = IndexPaths(settings.index_dir)
     server = ChromaServer.from_settings(settings)
@@ -216,7 +220,7 @@ class _Builder:
         files = [e for e in entries if isinstance(e, Path)]
         for e in entries:
             if isinstance(e, Problem):
-                (self.report.rejected if e.rejected else self.report.notices).append(e)
+                self._note(e)
         for done, path in enumerate(files, start=1):
             self.report.files += 1
             self._add_records(read_file(path, self.limits))
@@ -225,41 +229,34 @@ class _Builder:
         return self.report
 
     def run_update(self, sources: Sequence[Path], prune: bool) -> BuildReport:
-        """The previous generation's articles, replaced or joined by the records read from ``sources``."""
+        """The previous generation's articles, replaced, joined or (with ``prune``) removed by what ``sources`` hold."""
         assert self.previous is not None
-        reread: set[str] = set()
-        spool = self.writer.dir / "build-fresh.jsonl"  # the records read, kept on disk until their turn
-        with spool.open("w", encoding="utf-8") as out:
-            for entry in iter_files(sources):
-                if isinstance(entry, Problem):
-                    (self.report.rejected if entry.rejected else self.report.notices).append(entry)
-                    continue
-                self.report.files += 1
-                reread.add(str(entry))
-                for record in read_file(entry, self.limits):
-                    if isinstance(record, Problem):
-                        (self.report.rejected if record.rejected else self.report.notices).append(record)
-                    else:
-                        self.seen.mark_fresh(record.id)
-                        out.write(json.dumps(article_to_json(record), ensure_ascii=False) + "\n")
-        for old in self.previous.articles.stream():
-            if self.seen.is_fresh(old.id):
-                continue
-            if prune and (old.origin in reread or not Path(old.origin).exists()):
-                self.report.removed.append(old.id)
-                continue
-            self._add_article(old)
-        with spool.open(encoding="utf-8") as records:
-            for line in records:
-                self._add_article(article_from_json(json.loads(line)))
-        spool.unlink()
+        reread = Reread(self.writer.dir)  # the records read, spooled to disk until their turn
+        try:
+            reread.read(sources, self.limits, self._note)
+            self.report.files += reread.files
+            for old in self.previous.articles.stream():
+                verdict = reread.judge(old, prune)
+                if isinstance(verdict, Removal):
+                    self.report.removed.append(old.id)
+                    self.report.removals.append(verdict)
+                elif not verdict:
+                    self._add_article(old)
+            self.report.notices += reread.kept()
+            for article in reread.fresh():
+                self._add_article(article)
+        finally:
+            reread.close()
         self._flush()
         return self.report
+
+    def _note(self, problem: Problem) -> None:
+        (self.report.rejected if problem.rejected else self.report.notices).append(problem)
 
     def _add_records(self, records: Iterable[Article | Problem]) -> None:
         for record in records:
             if isinstance(record, Problem):
-                (self.report.rejected if record.rejected else self.report.notices).append(record)
+                self._note(record)
                 continue
             self._add_article(record)
 
@@ -287,7 +284,7 @@ class _Builder:
         else:
             self.undated += 1
         self.grouper.add(article)
-        old = self.previous.articles.get(article.id) if self.previous else None
+        old = self.previous.reusable(article.id) if self.previous else None
         if self.previous is not None and old is not None and old.content_hash == article.content_hash:
             for cid in self.previous.article_chunks(article.id):
                 rows, _ = self.previous.sentences(cid)
@@ -387,7 +384,6 @@ class _Seen:
             """
             CREATE TABLE body (hash BLOB PRIMARY KEY, location TEXT NOT NULL) WITHOUT ROWID;
             CREATE TABLE article (id TEXT PRIMARY KEY, location TEXT NOT NULL) WITHOUT ROWID;
-            CREATE TABLE fresh (id TEXT PRIMARY KEY) WITHOUT ROWID;
             """
         )
 
@@ -408,13 +404,6 @@ class _Seen:
     def add(self, body_key: bytes, article_id: str, where: str) -> None:
         self._db.execute("INSERT INTO body VALUES (?, ?)", (body_key, where))
         self._db.execute("INSERT INTO article VALUES (?, ?)", (article_id, where))
-
-    def mark_fresh(self, article_id: str) -> None:
-        """An update read this article again: its stored copy is replaced."""
-        self._db.execute("INSERT OR IGNORE INTO fresh VALUES (?)", (article_id,))
-
-    def is_fresh(self, article_id: str) -> bool:
-        return self._db.execute("SELECT 1 FROM fresh WHERE id = ?", (article_id,)).fetchone() is not None
 
     def close(self) -> None:
         self._db.close()

@@ -31,13 +31,17 @@ class Article:
     origin: str  # the file it came from
     line: int  # 1-based line (JSONL, text) or record start line (CSV); 1 for whole-file formats
     credit: str | None = None  # publisher named by a credit line ("(c) 2016, The Washington Post")
+    label: str | None = None  # the data set's own label of the record ("satire", "fake", "reliable"), as given
 
     @property
     def content_hash(self) -> str:
-        """Hash of what is indexed: a changed title or body means a changed article."""
+        """Hash of what is indexed: a changed title, body or label means a changed article."""
         h = hashlib.sha256()
         published = self.published.isoformat() if self.published else ""
-        for part in (self.title, self.body, self.publisher or "", self.author or "", published, str(self.year or "")):
+        parts = [self.title, self.body, self.publisher or "", self.author or "", published, str(self.year or "")]
+        if self.label:  # only when present, so articles without a label keep their earlier hash
+            parts.append(self.label)
+        for part in parts:
             h.update(part.encode("utf-8"))
             h.update(b"\x00")
         return h.hexdigest()[:32]
@@ -128,12 +132,14 @@ class Source:
     url: str | None
     origin: str
     also_published_by: tuple[str, ...] = ()
+    label: str | None = None  # the data set's own label of the article ("satire", "fake"), shown with it
 
 
 def source_for(number: int, article: Article, also: tuple[str, ...] = ()) -> Source:
     """The sources-list entry of ``article`` as citation ``number``."""
     published = article.published.isoformat() if article.published else (str(article.year) if article.year else None)
-    return Source(number, article.id, article.title, article.publisher, article.author, published, article.url, article.origin, also)
+    return Source(number, article.id, article.title, article.publisher, article.author, published, article.url, article.origin,
+                  also, article.label)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from .cleaning import Credit, clean_body, decode_bytes, normalize_inline, split_page
+from .cleaning import Credit, clean_body, dataset_label, decode_bytes, normalize_inline, split_page
 from .errors import BadInputError
 from .records import Article
 
@@ -28,6 +29,7 @@ TITLE_FIELDS = ("title", "headline", "name")
 BODY_FIELDS = ("body", "content", "text", "article", "maintext")
 PUBLISHER_FIELDS = ("publisher", "source", "site_name", "sitename", "domain", "outlet")
 AUTHOR_FIELDS = ("author", "authors", "byline", "creator")
+LABEL_FIELDS = ("label", "type")  # a data set's own judgement of the record: "real", "fake", "satire", "reliable"
 DATE_FIELDS = ("published_at", "date", "publish_date", "published", "pubdate", "date_published", "datetime")
 URL_FIELDS = ("url", "link", "href")
 ID_FIELDS = ("id", "article_id", "uid", "guid")
@@ -40,6 +42,7 @@ class Problem:
     location: str  # "path:line"
     reason: str
     rejected: bool = True
+    record_id: str | None = None  # the article id of a rejected record, when the record could be parsed
 
     def __str__(self) -> str:
         return f"{self.location}: {self.reason}"
@@ -51,27 +54,91 @@ class Limits:
     max_record_chars: int = 1_000_000
 
 
+def resolved(path: Path | str) -> Path:
+    """``path`` absolute, with symlinks and ``..`` resolved (a loop of links is left as far as it resolves)."""
+    return Path(os.path.realpath(path))
+
+
 def iter_files(paths: Iterable[Path]) -> Iterator[Path | Problem]:
-    """Files under ``paths`` in a stable order; unsupported or missing ones become Problems."""
-    for root in paths:
+    """Files under ``paths`` in a stable order, each named by its resolved absolute path and given once
+    (however many times it is reached); unsupported or missing ones become Problems.
+
+    Inside a folder, hidden files are skipped and a symlink is followed only when its target lies inside
+    that folder (the archive root): one leading outside is reported and not read. A path given on the
+    command line is read wherever it points."""
+    seen: set[Path] = set()
+    for given in paths:
+        root = resolved(given)
         if root.is_file():
-            yield root if root.suffix.lower() in SUFFIXES else Problem(str(root), f"unsupported file type {root.suffix or '(none)'}")
+            if root not in seen:
+                seen.add(root)
+                yield root if root.suffix.lower() in SUFFIXES else Problem(str(root), f"unsupported file type {root.suffix or '(none)'}")
         elif root.is_dir():
-            for path in sorted(p for p in root.rglob("*") if p.is_file()):
-                rel = path.relative_to(root)
-                if any(part.startswith(".") for part in rel.parts):
-                    continue
-                if path.suffix.lower() in SUFFIXES:
-                    yield path
-                elif path.name not in {"LICENSE", "LICENSE.txt", "README.md"}:
-                    yield Problem(str(path), f"skipped: unsupported file type {path.suffix or '(none)'}", rejected=False)
+            for path, problem in _walk(root):
+                if problem is not None:
+                    yield problem
+                elif path not in seen:
+                    seen.add(path)
+                    if is_documentation(path):
+                        continue  # an archive's README or licence is about the articles, not one of them
+                    if path.suffix.lower() in SUFFIXES:
+                        yield path
+                    else:
+                        yield Problem(str(path), f"skipped: unsupported file type {path.suffix or '(none)'}", rejected=False)
         else:
-            yield Problem(str(root), "no such file or directory")
+            yield Problem(str(given), "no such file or directory")
+
+
+DOCUMENTATION = ("readme", "license", "licence", "notice", "copying", "citation", "authors")
+
+
+def is_documentation(path: Path) -> bool:
+    """README*, LICENSE*, NOTICE*, COPYING*, CITATION*, AUTHORS* in an archive folder: not articles
+    (a file named on the command line is read whatever its name)."""
+    return path.name.lower().startswith(DOCUMENTATION)
+
+
+def _walk(root: Path) -> list[tuple[Path, Problem | None]]:
+    """(resolved file, None) for every visible file under the resolved folder ``root``, and
+    (link, Problem) for a symlink that cannot be followed; sorted by path. A folder is walked once,
+    so symlinks back into the tree end instead of looping."""
+    found: list[tuple[Path, Problem | None]] = []
+    folders, walked = [root], {root}
+    while folders:
+        folder = folders.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            found.append((folder, Problem(str(folder), f"cannot read the folder: {exc.strerror or exc}")))
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = folder / entry.name
+            if entry.is_symlink():
+                try:
+                    target = path.resolve(strict=True)
+                except (OSError, RuntimeError):  # dangling, or a loop of links
+                    found.append((path, Problem(str(path), "skipped: a broken symlink", rejected=False)))
+                    continue
+                if not target.is_relative_to(root):
+                    found.append((path, Problem(str(path), f"symlink to {target}, outside the archive folder {root}; not read")))
+                    continue
+                path = target
+            if path.is_dir():
+                if path not in walked:
+                    walked.add(path)
+                    folders.append(path)
+            elif path.is_file():
+                found.append((path, None))
+    return sorted(found, key=lambda item: item[0])
 
 
 def read_file(path: Path, limits: Limits = Limits()) -> Iterator[Article | Problem]:
     """All records of one file, in order. Never raises for bad content: problems are yielded.
-    A file with no records at all (empty, blank, a BOM, a CSV header only, ``[]``) is a Problem too."""
+    A file with no records at all (empty, blank, a BOM, a CSV header only, ``[]``) is a Problem too.
+    Records and problems name the file by its resolved absolute path (``Article.origin``)."""
+    path = resolved(path)
     count = 0
     for record in _read_records(path, limits):
         count += 1
@@ -97,7 +164,9 @@ def _read_records(path: Path, limits: Limits) -> Iterator[Article | Problem]:
             if suffix == ".json":
                 yield from _read_json(path, text, limits)
             elif suffix in {".html", ".htm"}:
-                yield _read_html(path, text)
+                yield _read_html(path, text, limits)
+            elif len(text) > limits.max_record_chars:
+                yield _too_large(f"{path}:1", len(text), limits)
             else:
                 yield _read_page(path, text)
     except BadInputError as exc:
@@ -123,7 +192,11 @@ def _read_page(path: Path, text: str) -> Article | Problem:
     return _article(path.stem, title, body, credit, {}, path, 1)
 
 
-def _read_html(path: Path, text: str) -> Article | Problem:
+def _too_large(where: str, size: int, limits: Limits) -> Problem:
+    return Problem(where, f"article too large ({size} characters > {limits.max_record_chars})")
+
+
+def _read_html(path: Path, text: str, limits: Limits) -> Article | Problem:
     import trafilatura
 
     doc: Any = trafilatura.bare_extraction(
@@ -131,6 +204,8 @@ def _read_html(path: Path, text: str) -> Article | Problem:
     )
     if doc is None or not (doc.text or "").strip():
         return Problem(f"{path}:1", "no article text found in the HTML page")
+    if len(doc.text) > limits.max_record_chars:  # the article's text (markup does not count)
+        return _too_large(f"{path}:1", len(doc.text), limits)
     body, credit = clean_body(doc.text)
     if not body:
         return Problem(f"{path}:1", "no article text found in the HTML page")
@@ -294,21 +369,22 @@ def _from_record(record: Any, path: Path, line: int, limits: Limits) -> Article 
     where = f"{path}:{line}"
     if not isinstance(record, dict):
         return Problem(where, f"record is a JSON {type(record).__name__}, not an object")
+    raw_id = _pick(record, ID_FIELDS)
+    article_id = normalize_inline(str(raw_id).strip() if raw_id not in (None, "") else f"{path.stem}:{line}") or path.stem
     raw_body = _pick(record, BODY_FIELDS)
     if not isinstance(raw_body, str) or not raw_body.strip():
-        return Problem(where, "record has no article body (expected one of: " + ", ".join(BODY_FIELDS) + ")")
+        return Problem(where, "record has no article body (expected one of: " + ", ".join(BODY_FIELDS) + ")", record_id=article_id)
     if len(raw_body) > limits.max_record_chars:
-        return Problem(where, f"article body too large ({len(raw_body)} characters)")
+        return Problem(where, f"article body too large ({len(raw_body)} characters)", record_id=article_id)
     body, credit = clean_body(raw_body)
     if not body:
-        return Problem(where, "article body is empty after cleaning")
-    raw_id = _pick(record, ID_FIELDS)
-    article_id = str(raw_id).strip() if raw_id not in (None, "") else f"{path.stem}:{line}"
+        return Problem(where, "article body is empty after cleaning", record_id=article_id)
     meta = {
         "publisher": _pick(record, PUBLISHER_FIELDS),
         "author": _pick(record, AUTHOR_FIELDS),
         "date": _pick(record, DATE_FIELDS),
         "url": _pick(record, URL_FIELDS),
+        "label": _pick(record, LABEL_FIELDS),
     }
     title = _pick(record, TITLE_FIELDS)
     return _article(article_id, title if isinstance(title, str) else "", body, credit, meta, path, line)
@@ -334,6 +410,7 @@ def _article(
         origin=str(path),
         line=line,
         credit=credit.publisher if credit else None,
+        label=dataset_label(meta.get("label")),
     )
 
 

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.console import Console
 from rich.markup import escape
 
-from .config import Settings
+from .config import Settings, redact
 from .embedding import resolve_model
 from .indexing import BuildReport
 from .records import Answer, IndexStatus, Source
-from .store import serving_generation
+from .store import Serving, serving_generation
 
 
 def source_line(s: Source) -> str:
-    parts = [f"[{s.number}] {s.title or '(untitled)'}", s.publisher or "unknown publisher", s.published or "date unknown"]
-    if s.author:
-        parts.append(s.author)
+    """"[1] Title — Publisher — 2016-09-28 — Author — labelled “satire” by the data set — URL": what the
+    article has, nothing said of what it lacks."""
+    parts = [f"[{s.number}] {s.title or '(untitled)'}"]
+    parts.extend(x for x in (s.publisher, s.published, s.author) if x)
+    if s.label:
+        parts.append(f"labelled “{s.label}” by the data set")
     parts.append(s.url or s.origin)
     line = " — ".join(parts)
     if s.also_published_by:
@@ -59,25 +64,30 @@ def print_build_report(console: Console, report: BuildReport, settings: Settings
         console.print(f"{len(report.duplicates)} duplicate(s) stored once:")
         for p in report.duplicates:
             console.print(f"  {escape(str(p))}")
-    if report.rejected:
-        console.print(f"[bold yellow]{len(report.rejected)} rejected[/]:")
-        for p in report.rejected:
+    print_problems(console, report.rejected, report.notices)
+
+
+def print_problems(console: Console, rejected: Sequence[object], notices: Sequence[object]) -> None:
+    """What could not be read (with its location), then what was only noted."""
+    if rejected:
+        console.print(f"[bold yellow]{len(rejected)} rejected[/]:")
+        for p in rejected:
             console.print(f"  {escape(str(p))}")
-    for p in report.notices:
+    for p in notices:
         console.print(f"[dim]  {escape(str(p))}[/]")
 
 
-def index_status(settings: Settings) -> IndexStatus:
+def index_status(settings: Settings, serving: Serving | None = None) -> IndexStatus:
     """What the serving index holds, from its manifest (no model load). ``notice`` is non-empty when
     the live generation is damaged and an earlier one answers instead."""
-    serving = serving_generation(settings.index_dir)
+    serving = serving or serving_generation(settings.index_dir)
     m = serving.manifest
     configured, _ = resolve_model(settings.embed_model)
     return IndexStatus(
         index_dir=str(settings.index_dir),
         generation=serving.directory.name,
         notice=serving.notice,
-        store=m.store_description,
+        store=redact(m.store_description, settings),
         articles=m.articles,
         chunks=m.chunks,
         publishers=tuple(m.publishers),

@@ -40,6 +40,7 @@ class Period:
     label: str  # "articles from 19–25 Sept 2016"
     phrase: str  # the words of the question that named it
     latest: bool = False  # "latest", "most recent": prefer the newest articles
+    unapplied: bool = False  # named, but the archive has no dated article to apply it to
 
     def remove_from(self, question: str) -> str:
         if not self.phrase:
@@ -109,14 +110,12 @@ def find_period(question: str, newest: date | None) -> Period | None:
     """The period a question names, resolved against ``newest`` (the archive's newest date)."""
     text = question.lower()
     latest = re.search(r"\b(latest|most recent|newest|recently|lately)\b", text)
-    if newest is None:
-        return Period(None, None, "the most recent articles first", "", latest=True) if latest else None
-    ref = newest
     rules = [_relative, _range, _since_until, _single]
     for rule in rules:
-        found = rule(question, text, ref)
+        found = rule(question, text, newest or date.today())
         if found is not None:
-            return found
+            # without a dated article the period cannot be applied: every article is searched, and said so
+            return found if newest is not None else Period(None, None, found.phrase, found.phrase, unapplied=True)
     if latest:
         return Period(None, None, "the most recent articles first", "", latest=True)
     return None

@@ -11,7 +11,9 @@ os.environ["ANONYMIZED_TELEMETRY"] = "False"
 
 pytest_plugins = ["pytester"]  # the skip check is tested by running a small suite
 
+from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 from helpers import HORNE  # noqa: E402
@@ -36,6 +38,21 @@ def embedder() -> SentenceTransformerEmbedder:
     e = SentenceTransformerEmbedder()
     e.embed_batch(["warm up"])
     return e
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by playwright (never `playwright install`), launched once per test module."""
+    from ui_helpers import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed (make browser installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture

@@ -88,3 +88,9 @@ def test_status_json_names_every_field(tmp_path: Path) -> None:
     assert data["model"].endswith("all-MiniLM-L6-v2") and data["dimension"] == 384 and data["model_matches_settings"] is True
     assert data["sources"] == [str(SEEDS)] and isinstance(data["build_seconds"], float)
     assert (data["rejected"], data["duplicates"]) == (0, 0)
+
+
+def test_a_usage_error_is_one_message_without_a_traceback(tmp_path: Path) -> None:
+    run = newsdesk("index", "update", "--bogus", "x", index_dir=tmp_path / "index")
+    assert run.returncode == 2
+    assert "No such option: --bogus" in run.stderr and "Traceback" not in run.stderr and "╭" not in run.stderr

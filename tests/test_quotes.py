@@ -105,3 +105,28 @@ def test_fabricated_quote_is_rejected() -> None:
     body = "The council approved the budget."
     assert verify(art(body), "The council rejected the budget.").status == "rejected"
     assert verify(art(body), "   ").status == "rejected"
+
+
+def test_llm_quotes_must_stand_on_their_own() -> None:
+    """Five words or a whole sentence, on word boundaries, ellipsis parts close together (the
+    LLM writer's quotes only; the offline answer quotes whole evidence sentences)."""
+    from assistant.quotes import standalone_problem
+
+    body = (
+        "Kerry’s aides said pro-Russian forces attacked the convoy near the city. Nobody resigned. "
+        "The talks resumed. Officials met again. A deal was signed. Aid finally reached the eastern districts on Friday."
+    )
+
+    def problem(text: str) -> str:
+        check = verify(art(body), text)
+        assert check.ok, text  # every one of these is article text: the verifier alone accepts it
+        return standalone_problem(body, check)
+
+    assert problem("a") == problem("aides said pro-Russian forc") == problem("Russian forces attacked the convoy") == "cut inside a word"
+    assert problem("Kerry") == "cut inside a word"  # Kerry’s
+    assert problem("attacked the convoy") == "shorter than five words"
+    assert problem("Nobody resigned.") == problem("Nobody resigned") == ""  # a whole sentence
+    assert problem("pro-Russian forces attacked the convoy near the city") == ""
+    assert problem("forces attacked the convoy near … Nobody resigned.") == ""
+    assert problem("forces attacked the convoy near … the eastern districts on Friday") == "joins parts too far apart"
+    assert problem("forces attacked the convoy near … the city. Nobody resigned.") == "shorter than five words"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import pytest
-from helpers import REPO, assert_quotes_verify
+from helpers import REPO, assert_quotes_verify, desk_of
 
 from assistant.chat import Newsdesk
 from assistant.config import Settings
@@ -108,6 +109,22 @@ def test_last_week_is_resolved_against_the_archive_and_stated(newsdesk: Newsdesk
     assert "Searched articles from 19–25 Sept 2016." in answer.notes
     assert answer.retrieved[0] == "bridge-new" and "bridge-old" not in answer.retrieved
     assert "last week" not in answer.searched_query
+
+
+def test_a_period_over_an_archive_with_no_dated_article_is_said_not_applied(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    undated = [a for a in ARTICLES if "published_at" not in a] + [
+        {k: v for k, v in a.items() if k != "published_at"} for a in ARTICLES if a["id"] == "bridge-new"
+    ]
+    desk = desk_of(tmp_path, undated, embedder)
+    for question, phrase in (("What happened to the harbor bridge last week?", "last week"),
+                             ("What happened to the harbor bridge in September 2016?", "in September 2016")):
+        answer = desk.ask(question)
+        assert answer.retrieved[0] == "bridge-new"  # every article searched, the period not silently dropped
+        assert f"The question names a period (“{phrase}”), but no article in the archive is dated, so it could " \
+            "not be applied: every article was searched." in answer.notes, answer.notes
+        assert not any(n.startswith("Searched ") for n in answer.notes)
 
 
 def test_latest_prefers_the_newest_story(newsdesk: Newsdesk) -> None:

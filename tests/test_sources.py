@@ -7,24 +7,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from helpers import FNC, HORNE
+from helpers import FNC, HORNE, read_all
 
-from assistant.records import Article
-from assistant.sources import Limits, Problem, iter_files, read_file
+from assistant.sources import Limits
 
 STORY = "The council voted on Tuesday to expand the city's bus network. The plan adds four routes."
-
-
-def read_all(*paths: Path, limits: Limits = Limits()) -> tuple[list[Article], list[Problem]]:
-    articles: list[Article] = []
-    problems: list[Problem] = []
-    for entry in iter_files(list(paths)):
-        if isinstance(entry, Problem):
-            problems.append(entry)
-            continue
-        for r in read_file(entry, limits):
-            (articles if isinstance(r, Article) else problems).append(r)  # type: ignore[arg-type]
-    return articles, problems
 
 
 @pytest.mark.parametrize(
@@ -176,3 +163,13 @@ def test_real_archives_account_for_every_record() -> None:
     fnc, fnc_problems = read_all(FNC)
     assert len(fnc) + len(fnc_problems) == 250
     assert all(a.url and a.publisher for a in fnc)
+
+
+def test_an_archive_folders_readme_and_licences_are_not_articles(tmp_path: Path) -> None:
+    (tmp_path / "story.txt").write_text("Bus network grows\n\n" + STORY, encoding="utf-8")
+    for name in ("README.md", "LICENSE-horne2017.txt", "LICENSE", "NOTICE.txt", "licence.md"):
+        (tmp_path / name).write_text("Terms\n\n" + "Licensed under the terms below. " * 5, encoding="utf-8")
+    articles, problems = read_all(tmp_path)
+    assert [a.id for a in articles] == ["story"] and not problems
+    named, _ = read_all(tmp_path / "README.md")  # a file named on the command line is read whatever its name
+    assert len(named) == 1

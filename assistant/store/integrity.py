@@ -1,5 +1,6 @@
-"""Is a generation whole? Its files against the sizes the manifest recorded, Chroma's HNSW segment
-files against their headers, its format against this version; and how damage is worded for the user."""
+"""Is a generation whole? Its files against the sizes (and, when small, the digests) the manifest
+recorded, Chroma's HNSW segment files against their headers, its format against this version; and how
+damage is worded for the user."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import struct
 from pathlib import Path
 
 from ..errors import REBUILD_HINT, IndexDamagedError, IndexMismatchError, MismatchCause
-from .manifest import Manifest
+from .manifest import Manifest, file_digest
 from .paths import free_space
 from .tables import LOOKUP
 
@@ -25,8 +26,16 @@ def check_format(directory: Path, manifest: Manifest) -> None:
         )
 
 
+# Files up to this size are hashed at every open and compared with the manifest's digests. Measured
+# on the Horne generation (326 articles, 1,732 chunks, 12.6 MB of local files, all under this limit):
+# 16 ms to hash them all from the page cache, 51 ms cold. Larger files (sentences.f16 and the tables of
+# big archives) are checked by size at open; articles.jsonl is checked article by article when read.
+HASH_AT_OPEN_BYTES = 16 * 2**20
+
+
 def check_files(directory: Path, manifest: Manifest) -> None:
-    """Every local file of the generation exists with the size it had when the build finished."""
+    """Every local file of the generation exists with the size it had when the build finished, and
+    every one of at most ``HASH_AT_OPEN_BYTES`` with the digest it had (when the manifest has digests)."""
     for name, size in manifest.files.items():
         try:
             actual = (directory / name).stat().st_size
@@ -35,6 +44,12 @@ def check_files(directory: Path, manifest: Manifest) -> None:
         if actual != size:
             raise IndexDamagedError(
                 f"The index generation {directory.name} has a damaged file: {name} is {actual} bytes, {size} when built."
+            )
+    for name, digest in manifest.digests.items():
+        if manifest.files.get(name, HASH_AT_OPEN_BYTES + 1) <= HASH_AT_OPEN_BYTES and file_digest(directory / name) != digest:
+            raise IndexDamagedError(
+                f"The index generation {directory.name} has a damaged file: {name} no longer matches the digest "
+                "recorded when it was built."
             )
     if manifest.store != "server" and not (directory / "chroma" / "chroma.sqlite3").is_file():
         raise IndexDamagedError(f"The index generation {directory.name} is missing its Chroma database.")

@@ -3,6 +3,7 @@ finished generation), and the checks that it can serve with the configured model
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,7 @@ class Manifest:
     chroma_server: str = ""  # host:port of the server holding the collection
     collection: str = COLLECTION
     files: dict[str, int] = field(default_factory=dict)  # size of every local file, checked at open
+    digests: dict[str, str] = field(default_factory=dict)  # SHA-256 of every local file (empty: written before digests)
 
     @property
     def store_description(self) -> str:
@@ -77,6 +79,20 @@ def local_files(directory: Path) -> dict[str, int]:
         for p in sorted(directory.rglob("*"))
         if p.is_file() and p.name not in skip and p.relative_to(directory).parts[0] != "chroma"
     }
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB pieces."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while piece := fh.read(1 << 20):
+            h.update(piece)
+    return h.hexdigest()
+
+
+def local_digests(directory: Path, names: list[str]) -> dict[str, str]:
+    """SHA-256 of each of ``names`` (files of the generation, as ``local_files`` lists them)."""
+    return {name: file_digest(directory / name) for name in names}
 
 
 def check_compatible(

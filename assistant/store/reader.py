@@ -20,13 +20,14 @@ from ..dedupe import StoryGroups
 from ..embedding import Embedder
 from ..errors import (
     BUILD_HINT,
+    ArticleDamagedError,
     ChromaUnavailableError,
     IndexDamagedError,
     IndexMismatchError,
     IndexMissingError,
     IndexWriteError,
 )
-from ..records import Chunk
+from ..records import Article, Chunk
 from .bm25 import load_bm25
 from .chroma import COLLECTION, ChromaServer, chroma_client, embedding_function, server_calls
 from .integrity import (
@@ -182,6 +183,14 @@ class Index:
         """(rows of (chunk position, start, end), vectors) of a chunk's sentences."""
         rows = self.chunk_rows.row(chunk_id).sentences
         return self.sentence_rows[rows], self.sentence_vectors[rows]
+
+    def reusable(self, article_id: str) -> Article | None:
+        """The stored article for a build to compare against and reuse; None when absent or damaged
+        (a damaged one is re-read from the sources and re-encoded, never carried over)."""
+        try:
+            return self.articles.get(article_id)
+        except ArticleDamagedError:
+            return None
 
     def article_chunks(self, article_id: str) -> list[str]:
         _, count = self.articles.chunk_run(article_id)

@@ -4,7 +4,12 @@
 byte offset of every line (int64, one more than there are lines), ``chunks.article`` the position
 of each chunk's article (int32), and ``lookup.sqlite`` maps an article id to its position and its
 run of chunks (an article's chunks are stored together, in order, so a chunk id
-``<article id>#<ordinal>`` finds its row without a table of its own).
+``<article id>#<ordinal>`` finds its row without a table of its own) and the digest of its line.
+
+Each article's line is checked against that digest whenever it is read (``ArticleDamagedError``
+when it differs), so damage that keeps the file's size — which the size check at open cannot see —
+is reported before the text is quoted. Hashing one article costs a few microseconds. Tables written
+before digests were recorded have no ``digest`` column and are read unchecked.
 
 Nothing here holds the archive in memory: a build appends, a reader seeks. That keeps a rebuild
 or an update over a large live index in bounded memory, and lets a server open an index at once.
@@ -12,6 +17,7 @@ or an update over a large live index in bounded memory, and lets a server open a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -27,12 +33,18 @@ from urllib.parse import quote
 import numpy as np
 
 from ..builddb import build_db
-from ..errors import IndexDamagedError
+from ..errors import REBUILD_HINT, ArticleDamagedError, IndexDamagedError
 from ..records import Article, Chunk
 
 LOOKUP = "lookup.sqlite"
 TABLE_FILES = ("articles.jsonl", "articles.idx", "chunks.jsonl", "chunks.idx", "chunks.article", LOOKUP)
 _CACHED = 512  # records kept parsed per table (a question touches a few dozen)
+DIGEST_BYTES = 16
+
+
+def line_digest(line: bytes) -> bytes:
+    """The digest of one stored line (SHA-256, first 16 bytes), as the lookup records it."""
+    return hashlib.sha256(line).digest()[:DIGEST_BYTES]
 
 
 def article_to_json(article: Article) -> dict[str, Any]:
@@ -92,23 +104,24 @@ class TableWriter:
             """
             CREATE TABLE article (
                 id TEXT PRIMARY KEY, pos INTEGER NOT NULL, first_chunk INTEGER NOT NULL DEFAULT -1,
-                chunks INTEGER NOT NULL DEFAULT 0, publisher TEXT, author TEXT, date_key INTEGER
+                chunks INTEGER NOT NULL DEFAULT 0, publisher TEXT, author TEXT, date_key INTEGER, digest BLOB
             ) WITHOUT ROWID;
             """
         )
 
-    def _append(self, table: str, record: dict[str, Any]) -> None:
+    def _append(self, table: str, record: dict[str, Any]) -> bytes:
         line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
         self._files[f"{table}.idx"].write(np.int64(self._ends[table]).tobytes())
         self._files[f"{table}.jsonl"].write(line)
         self._ends[table] += len(line)
+        return line
 
     def add_article(self, article: Article) -> None:
+        line = self._append("articles", article_to_json(article))
         self._db.execute(
-            "INSERT INTO article (id, pos, publisher, author, date_key) VALUES (?, ?, ?, ?, ?)",
-            (article.id, self.articles, article.publisher, article.author, article.date_key),
+            "INSERT INTO article (id, pos, publisher, author, date_key, digest) VALUES (?, ?, ?, ?, ?, ?)",
+            (article.id, self.articles, article.publisher, article.author, article.date_key, line_digest(line)),
         )
-        self._append("articles", article_to_json(article))
         self.articles += 1
 
     def add_chunk(self, row: ChunkRow) -> None:
@@ -163,11 +176,14 @@ class _Lines:
         if fd is not None:
             os.close(fd)
 
-    def read(self, i: int) -> dict[str, Any]:
+    def read(self, i: int, digest: bytes | None = None) -> dict[str, Any]:
+        """Line ``i`` parsed; with ``digest``, the line must have that digest (else ``ArticleDamagedError``)."""
         if not 0 <= i < len(self):
             raise IndexError(i)
         start, end = int(self.offsets[i]), int(self.offsets[i + 1])
         raw = os.pread(self._fd, end - start, start)
+        if digest is not None:
+            self._check(raw, digest, i + 1)
         try:
             data = json.loads(raw)
         except ValueError as exc:
@@ -178,9 +194,20 @@ class _Lines:
             raise IndexDamagedError(f"The index generation {self.path.parent.name} has a damaged file: {self.path.name} line {i + 1}.")
         return data
 
-    def stream(self) -> Iterator[dict[str, Any]]:
+    def _check(self, raw: bytes, digest: bytes, number: int) -> None:
+        if line_digest(raw) != digest:
+            raise ArticleDamagedError(
+                f"The index generation {self.path.parent.name} has a damaged file: {self.path.name} line {number} "
+                f"no longer matches the digest recorded when it was written, so it is not quoted. {REBUILD_HINT}"
+            )
+
+    def stream(self, digests: Iterator[bytes | None] | None = None) -> Iterator[dict[str, Any]]:
+        """Every line parsed, in order; with ``digests`` (one per line), each line is checked against its own."""
         with self.path.open("rb") as fh:
             for number, line in enumerate(fh, start=1):
+                digest = next(digests, None) if digests is not None else None
+                if digest is not None:
+                    self._check(line, digest, number)
                 try:
                     yield json.loads(line)
                 except ValueError as exc:
@@ -197,6 +224,12 @@ class _Lookup:
             raise IndexDamagedError(f"The index generation {path.parent.name} has no {path.name}.")
         self._uri = f"file:{quote(str(path))}?mode=ro&immutable=1"
         self._local = threading.local()
+        try:
+            columns = {row[1] for row in self._db().execute("PRAGMA table_info(article)")}
+        except sqlite3.DatabaseError as exc:
+            raise IndexDamagedError(f"The index lookup table is damaged ({exc}).") from exc
+        self.checked = "digest" in columns  # False: written before article digests were recorded
+        self._digest = "digest" if self.checked else "NULL"
 
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -204,12 +237,20 @@ class _Lookup:
             db = self._local.db = sqlite3.connect(self._uri, uri=True)
         return db
 
-    def article(self, article_id: str) -> tuple[int, int, int] | None:
+    def article(self, article_id: str) -> tuple[int, int, int, bytes | None] | None:
+        """(position, first chunk, chunk count, digest of its line or None when unrecorded)."""
         try:
-            row = self._db().execute("SELECT pos, first_chunk, chunks FROM article WHERE id = ?", (article_id,)).fetchone()
+            row = self._db().execute(
+                f"SELECT pos, first_chunk, chunks, {self._digest} FROM article WHERE id = ?", (article_id,)
+            ).fetchone()
         except sqlite3.DatabaseError as exc:
             raise IndexDamagedError(f"The index lookup table is damaged ({exc}).") from exc
-        return None if row is None else (int(row[0]), int(row[1]), int(row[2]))
+        return None if row is None else (int(row[0]), int(row[1]), int(row[2]), _digest(row[3]))
+
+    def digests(self) -> Iterator[bytes | None]:
+        """The digest of every article's line, in stored order."""
+        for (digest,) in self._db().execute(f"SELECT {self._digest} FROM article ORDER BY pos"):
+            yield _digest(digest)
 
     def ids(self) -> Iterator[str]:
         for (article_id,) in self._db().execute("SELECT id FROM article ORDER BY pos"):
@@ -224,17 +265,23 @@ class _Lookup:
         return int(self._db().execute("SELECT count(*) FROM article").fetchone()[0])
 
 
+def _digest(value: object) -> bytes | None:
+    return bytes(value) if isinstance(value, bytes | memoryview) and len(value) == DIGEST_BYTES else None
+
+
 class ArticleTable(Mapping[str, Article]):
-    """The generation's articles by id, read from disk when asked for."""
+    """The generation's articles by id, read from disk when asked for, each checked against its digest."""
 
     def __init__(self, directory: Path, lookup: _Lookup) -> None:
         self._lines = _Lines(directory, "articles")
         self._lookup = lookup
-        self.at = lru_cache(maxsize=_CACHED)(self._at)
+        self.checked = lookup.checked  # False: an index written before article digests (read unchecked)
+        self._read = lru_cache(maxsize=_CACHED)(self._read_line)
 
-    def _at(self, position: int) -> Article:
+    def _read_line(self, position: int, digest: bytes | None) -> Article:
+        data = self._lines.read(position, digest)  # a digest that differs raises before anything is parsed
         try:
-            return article_from_json(self._lines.read(position))
+            return article_from_json(data)
         except (TypeError, KeyError, ValueError) as exc:
             raise IndexDamagedError(f"The index generation has a damaged article record (line {position + 1}).") from exc
 
@@ -242,7 +289,7 @@ class ArticleTable(Mapping[str, Article]):
         found = self._lookup.article(article_id)
         if found is None:
             raise KeyError(article_id)
-        return self.at(found[0])
+        return self._read(found[0], found[3])
 
     def __contains__(self, article_id: object) -> bool:
         return isinstance(article_id, str) and self._lookup.article(article_id) is not None
@@ -255,7 +302,7 @@ class ArticleTable(Mapping[str, Article]):
 
     def stream(self) -> Iterator[Article]:
         """Every article in stored order, read sequentially (not through the cache)."""
-        for data in self._lines.stream():
+        for data in self._lines.stream(self._lookup.digests() if self.checked else None):
             yield article_from_json(data)
 
     def filter_columns(self) -> Iterator[tuple[str, str, int]]:

@@ -22,7 +22,7 @@ import numpy as np
 from ..builddb import build_db
 from ..dedupe import StoryGroups
 from ..embedding import Embedder
-from ..errors import ChromaUnavailableError
+from ..errors import ChromaUnavailableError, IndexWriteError
 from ..lexical import terms
 from ..records import Article, Chunk
 from .bm25 import BM25Writer
@@ -37,7 +37,7 @@ from .chroma import (
     embedding_function,
     server_calls,
 )
-from .manifest import MANIFEST_FILE, Manifest, local_files
+from .manifest import MANIFEST_FILE, Manifest, local_digests, local_files
 from .paths import IndexPaths, open_lock, write_atomic
 from .reader import Index
 from .tables import ChunkRow, TableWriter
@@ -170,7 +170,10 @@ class GenerationWriter:
             self._bm25.add(terms(text))
 
     def finish(self, manifest: Manifest, groups: StoryGroups) -> None:
-        """Flush everything and close Chroma; the manifest is written last and marks the generation complete."""
+        """Flush everything and close Chroma; the manifest is written last and marks the generation complete.
+
+        An error while closing Chroma fails the build (``IndexWriteError``): the embedded store writes
+        its segment files when closed, so a generation whose close failed may lack vectors."""
         groups.save(self.dir / "groups.json")
         if self._base is not None:  # delete the copied chunks of removed or shortened articles
             stale = self._base.execute("SELECT id FROM base WHERE written = 0 ORDER BY id")
@@ -185,19 +188,33 @@ class GenerationWriter:
             fh.close()
         self._tables.finish()
         self._bm25.finish()
-        self._close_client()  # the embedded store writes its segment files when closed
+        self._close_client(strict=True)  # the embedded store writes its segment files when closed
         location = self.location
+        files = local_files(self.dir)
         manifest = replace(
             manifest, store=location.kind, chroma_server=location.chroma_server, collection=location.collection,
-            files=local_files(self.dir),
+            files=files, digests=local_digests(self.dir, list(files)),
         )
         write_atomic(self.dir / MANIFEST_FILE, json.dumps(asdict(manifest), indent=2, ensure_ascii=False))
 
-    def _close_client(self) -> None:
-        if self._client is not None:
-            client, self._client = self._client, None
-            with suppress(Exception):
-                client.close()
+    def _close_client(self, strict: bool = False) -> None:
+        """Close Chroma; with ``strict`` (before the manifest) a failure is an ``IndexWriteError``, else ignored."""
+        if self._client is None:
+            return
+        client, self._client = self._client, None
+        try:
+            client.close()
+        except Exception as exc:
+            if not strict:
+                return
+            live = self.paths.live_generation()
+            first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+            raise IndexWriteError(
+                f"Chroma failed to close the new index generation {self.name} ({type(exc).__name__}: {first_line}), "
+                "so its vectors may not all be written; it was not published. "
+                + (f"The live index (generation {live.name}) is unchanged. " if live else "No index was built. ")
+                + f"Check the disk of {self.paths.root}, then try again."
+            ) from exc
 
     def publish(self) -> list[str]:
         """Make this generation live, then prune old ones. Returns problems met while pruning:

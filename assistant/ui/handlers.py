@@ -3,6 +3,12 @@
 Answers stream: an ``AnswerStream`` yields partial answer text (str) and finally the ``Answer``.
 The default one is ``Newsdesk.stream`` (checked text as it grows, then the Answer); tests and other
 writers plug in their own.
+
+The archive panel, the header and the index banner describe the generation the chat actually has
+open (``Newsdesk.index``), not a fresh reading of ``LIVE``: when an earlier generation answers because
+the live one is damaged, the banner says which one answers, why, and how to rebuild; when no
+generation can answer, "damaged" (or why else it cannot be used) is said in other words than
+"No index". The banner is refreshed on page load and after every answer.
 """
 
 from __future__ import annotations
@@ -19,11 +25,21 @@ import gradio as gr
 
 from ..chat import Newsdesk
 from ..config import Settings
-from ..errors import InputError, NewsdeskError, chat_message
+from ..errors import (
+    REBUILD_COMMAND,
+    IndexDamagedError,
+    IndexMissingError,
+    InputError,
+    NewsdeskError,
+    chat_message,
+    without_paths,
+)
 from ..records import Answer, Filters, IndexStatus, Source, answer_to_dict
+from ..store import Serving
 from ..terminal import index_status
 from .html import (
     Turn,
+    esc,
     render_archive,
     render_article,
     render_examples,
@@ -49,10 +65,11 @@ def progressive(newsdesk: Newsdesk) -> AnswerStream:
 
 
 def example_questions(sources: Sequence[str], limit: int = EXAMPLES_SHOWN) -> list[str]:
-    """Questions kept beside the archive: ``questions.jsonl`` in a folder the index was built from."""
+    """Questions kept beside the archive: ``examples.jsonl`` (chosen to show what the chat does), else
+    ``questions.jsonl``, in a folder the index was built from."""
     for source in sources:
         folder = Path(source) if Path(source).is_dir() else Path(source).parent
-        found = _read_questions(folder / "questions.jsonl")
+        found = _read_questions(folder / "examples.jsonl") or _read_questions(folder / "questions.jsonl")
         if found:
             short = [q for q in found if len(q) <= 110] or found
             return short[:limit]
@@ -79,6 +96,49 @@ def _read_questions(path: Path) -> list[str]:
     return list(dict.fromkeys(questions))
 
 
+def render_index_banner(info: IndexStatus | None, problem: NewsdeskError | None) -> str:
+    """The banner above the conversation: empty while the live generation answers; otherwise which
+    generation answers and why (an earlier one, the live one being damaged), or why none can answer.
+    No index at all is said by ``render_no_index`` instead."""
+    if problem is not None:
+        if isinstance(problem, IndexMissingError):
+            return ""
+        if isinstance(problem, IndexDamagedError):
+            state, title, text = "damaged", "The index is damaged and cannot answer", without_paths(str(problem))
+        else:
+            state, title, text = "unavailable", "The index cannot be used right now", problem.chat_message()
+    elif info is not None and info.notice:
+        state, title, text = "stale", f"Answering from an older index: generation {info.generation}", without_paths(info.notice)
+    else:
+        return ""
+    rebuild = "" if state == "unavailable" or REBUILD_COMMAND in text else f"<p>Rebuild it with <code>{esc(REBUILD_COMMAND)}</code>.</p>"
+    return (
+        f'<section class="nd-banner" data-state="{state}" role="alert" aria-label="Index notice">'
+        f'<p class="nd-banner-title">{esc(title)}</p><p>{esc(text)}</p>{rebuild}</section>'
+    )
+
+
+PROBLEM_LABELS = {"damaged": "Index damaged", "unavailable": "Index unavailable"}
+
+
+def render_archive_panel(info: IndexStatus | None, problem: NewsdeskError | None) -> str:
+    """The archive overview; for an index that exists but cannot answer, a pointer to the banner (not "No index yet")."""
+    if info is not None or problem is None or isinstance(problem, IndexMissingError):
+        return render_archive(info)
+    return (
+        '<section class="nd-reader nd-archive" aria-label="Archive"><div class="nd-reader-bar">'
+        '<span class="nd-reader-kicker">The archive</span></div><p class="nd-hint">The index cannot answer at the moment '
+        "(the notice above the conversation says why); what the archive holds will show here again once it can.</p></section>"
+    )
+
+
+def render_problem_header(problem: NewsdeskError) -> str:
+    """The header for an index that exists but cannot answer: labelled as such, never "No index"."""
+    state = "damaged" if isinstance(problem, IndexDamagedError) else "unavailable"
+    header = render_header(None)
+    return header.replace('data-state="no-index"', f'data-state="{state}"', 1).replace(">No index<", f">{PROBLEM_LABELS[state]}<", 1)
+
+
 class Chat:
     """The page's event handlers."""
 
@@ -87,22 +147,35 @@ class Chat:
         self.settings = settings
         self.stream = stream or progressive(newsdesk)
 
-    def archive_info(self) -> IndexStatus | None:
+    def serving(self) -> tuple[IndexStatus | None, NewsdeskError | None]:
+        """The status of the generation the chat answers from (reopened if ``LIVE`` changed), or why none can."""
         try:
-            return index_status(self.settings)
-        except NewsdeskError:
-            return None
+            index = self.newsdesk.index
+            return index_status(self.settings, Serving(index.dir, index.manifest, index.notice)), None
+        except NewsdeskError as exc:
+            return None, exc
+
+    def archive_panel(self) -> str:
+        return render_archive_panel(*self.serving())
+
+    def banner(self) -> str:
+        return render_index_banner(*self.serving())
 
     def page(self) -> tuple[Any, ...]:
-        """On page load: header, archive panel, conversation, examples, publisher choices, composer."""
-        info = self.archive_info()
-        if info is None:
+        """On page load: header, archive panel, conversation, examples, publisher choices, composer, index banner."""
+        info, problem = self.serving()
+        banner = render_index_banner(info, problem)
+        if isinstance(problem, IndexMissingError):
             return (render_header(None), render_archive(None), render_no_index(), gr.update(value="", visible=False),
                     gr.update(choices=[], value=[]), gr.update(interactive=False, placeholder="No index to ask yet"),
-                    gr.update(interactive=False))
+                    gr.update(interactive=False), banner)
+        if info is None:  # damaged or unusable: asking again retries (a rebuild is picked up without a reload)
+            header = render_problem_header(problem) if problem is not None else render_header(None)
+            return (header, render_archive_panel(info, problem), render_transcript([]), gr.update(value="", visible=False),
+                    gr.update(choices=[], value=[]), gr.update(interactive=True), gr.update(interactive=True), banner)
         examples = render_examples(example_questions(info.sources) or title_questions(self._titles()))
         return (render_header(info), render_archive(info), render_transcript([]), gr.update(value=examples, visible=bool(examples)),
-                gr.update(choices=list(info.publishers)), gr.update(interactive=True), gr.update(interactive=True))
+                gr.update(choices=list(info.publishers)), gr.update(interactive=True), gr.update(interactive=True), banner)
 
     def _titles(self) -> list[str]:
         try:
@@ -111,11 +184,12 @@ class Chat:
             return []
 
     def ask(self, question: str, turns: list[Turn], publishers: list[str], since: str, until: str) -> Iterator[tuple[Any, ...]]:
-        """Outputs: question box, conversation, turns, examples, ask button, stop button."""
+        """Outputs: question box, conversation, turns, examples, ask button, stop button, index banner
+        (refreshed when the answer is done: the question may have reopened the index)."""
         question = (question or "").strip()
         turns = list(turns or [])
         if not question:
-            yield (gr.skip(),) * 6
+            yield (gr.skip(),) * 7
             return
         try:
             if len(question) > MAX_QUESTION_CHARS:
@@ -123,14 +197,15 @@ class Chat:
             filters = Filters.parse(publishers, since=since, until=until)
         except InputError as exc:
             failed = [*turns, Turn(question, Filters(), "error", message=str(exc))]
-            yield question, render_transcript(failed), failed, gr.update(visible=False), *_buttons(busy=False)
+            yield question, render_transcript(failed), failed, gr.update(visible=False), *_buttons(busy=False), gr.skip()
             return
         history = [t.question for t in turns if t.status == "done"][-MAX_HISTORY:]
         pending = Turn(question, filters)
-        yield "", render_transcript([*turns, pending]), [*turns, pending], gr.update(visible=False), *_buttons(busy=True)
+        yield "", render_transcript([*turns, pending]), [*turns, pending], gr.update(visible=False), *_buttons(busy=True), gr.skip()
         for turn in self._answer(pending, history):
             done = turn.status in ("done", "error")
-            yield "", render_transcript([*turns, turn]), [*turns, turn], gr.skip(), *_buttons(busy=not done)
+            banner = self.banner() if done else gr.skip()
+            yield "", render_transcript([*turns, turn]), [*turns, turn], gr.skip(), *_buttons(busy=not done), banner
 
     def _answer(self, turn: Turn, history: Sequence[str]) -> Iterator[Turn]:
         """The turn as its answer streams in; the last one is done (or failed with a short message)."""
@@ -152,14 +227,16 @@ class Chat:
         return render_transcript(turns), turns, *_buttons(busy=False)
 
     def clear(self) -> tuple[Any, ...]:
-        info = self.archive_info()
-        return render_transcript([]), [], render_archive(info), gr.update(visible=info is not None), *_buttons(busy=False)
+        """Outputs: conversation, turns, reader, examples, ask button, stop button, index banner."""
+        info, problem = self.serving()
+        return (render_transcript([]), [], render_archive_panel(info, problem), gr.update(visible=info is not None),
+                *_buttons(busy=False), render_index_banner(info, problem))
 
     def open_source(self, turns: list[Turn], evt: gr.EventData) -> str:
         """A quote card or citation was clicked: the article with the quoted passage highlighted."""
         data = evt._data if isinstance(getattr(evt, "_data", None), dict) else {}
         if data.get("action") == "close":
-            return render_archive(self.archive_info())
+            return self.archive_panel()
         article_id = str(data.get("article") or "")
         try:
             article = self.newsdesk.index.articles.get(article_id)

@@ -22,7 +22,8 @@ from ..records import Answer, Article, Filters, IndexStatus, Quote, Source
 
 TurnStatus = Literal["searching", "writing", "done", "stopped", "error"]
 CITATION = re.compile(r"\[(\d{1,3})\]")
-DIRECT = re.compile(r"^\*\*([^*<>]{1,200})\*\*(?= — )")  # the answer span leading an answer
+QUOTED = re.compile(r"“[^“”]*”")
+DIRECT = re.compile(r"\*\*([^*\n]{1,200})\*\*(?= — )")  # the answer span leading an answer
 OUTCOME_BADGES = {"not_answered": "Not in the archive", "nothing_found": "Not in the archive · nothing related found"}
 
 
@@ -59,7 +60,17 @@ def nice_date(value: str | date | None) -> str:
             return nice_date(date.fromisoformat(value))
         except ValueError:
             return value
-    return value or "date unknown"
+    return value or ""
+
+
+def card_top(source: Source | None) -> str:
+    """A card's header: publisher, date and the data set's label — each only when the article has it."""
+    if source is None:
+        return ""
+    bits = [f'<span class="nd-pub">{esc(source.publisher)}</span>' if source.publisher else "",
+            f'<span class="nd-date">{esc(nice_date(source.published))}</span>' if source.published else "",
+            f'<span class="nd-label" title="as labelled by the data set">{esc(source.label)}</span>' if source.label else ""]
+    return "".join(bits)
 
 
 # ---- the conversation --------------------------------------------------------------------------
@@ -122,12 +133,15 @@ def _related_list(related: Sequence[Source], turn: int) -> str:
 
 
 def text_html(text: str, quotes: Sequence[Quote], sources: Sequence[Source] = (), turn: int = 0) -> str:
-    """Paragraphs of answer text with ``[n]`` turned into buttons that open source n's first quote."""
+    """Paragraphs of answer text. A ``[n]`` outside quoted text becomes a button that opens source
+    n's first quote; inside “…” it is the article's own text and stays text. When the answer has
+    verified quotes, each is set apart (``nd-said``) from the connective words around it
+    (``nd-prose``: the writer's or the composer's wording, which is not quoted)."""
     first_quote: dict[int, Quote] = {}
     for q in quotes:
         first_quote.setdefault(q.source, q)
     titles = {s.number: s.title for s in sources}
-    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    said = sorted({q.text for q in quotes}, key=len, reverse=True)
 
     def cite(match: re.Match[str]) -> str:
         n = int(match.group(1))
@@ -137,10 +151,43 @@ def text_html(text: str, quotes: Sequence[Quote], sources: Sequence[Source] = ()
         label = esc(f"Source {n}: {titles.get(n) or 'open the quoted passage'}")
         return f'<button type="button" class="nd-cite" {_target(q.article_id, q.start, q.end, n, turn)} aria-label="{label}">{n}</button>'
 
-    shown = [CITATION.sub(cite, esc(p)).replace(chr(10), "<br>") for p in paragraphs]
-    if shown:  # the direct answer leads the first paragraph: "**1998** — according to …"
-        shown[0] = DIRECT.sub(r'<strong class="nd-direct">\1</strong>', shown[0], count=1)
+    def prose(piece: str) -> str:
+        pos, out = 0, []
+        for m in QUOTED.finditer(piece):  # quoted text that is not a verified quote (a title): no buttons
+            out += [CITATION.sub(cite, esc(piece[pos : m.start()])), esc(m.group(0))]
+            pos = m.end()
+        shown = "".join([*out, CITATION.sub(cite, esc(piece[pos:]))])
+        return f'<span class="nd-prose">{shown}</span>' if said and piece.strip() else shown
+
+    shown = []
+    for i, paragraph in enumerate(p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()):
+        lead = DIRECT.match(paragraph) if i == 0 else None  # the direct answer leads: "**1998** — according to …"
+        html = f'<strong class="nd-direct">{esc(lead.group(1))}</strong>' if lead else ""
+        pos = lead.end() if lead else 0
+        for start, end in _said_spans(paragraph, said):
+            html += prose(paragraph[pos:start]) + f'<span class="nd-said">{esc(paragraph[start:end])}</span>'
+            pos = end
+        shown.append((html + prose(paragraph[pos:])).replace(chr(10), "<br>"))
     return "".join(f"<p>{p}</p>" for p in shown)
+
+
+def _said_spans(text: str, said: Sequence[str]) -> list[tuple[int, int]]:
+    """Where ``text`` holds “…” around verified quote text (ellipsis parts joined by " … ")."""
+    spans: list[tuple[int, int]] = []
+    at = text.find("“")
+    while at >= 0:
+        end = at + 1
+        while (part := next((t for t in said if text.startswith(t, end)), None)) is not None:
+            end += len(part)
+            if not text.startswith(" … ", end):
+                break
+            end += len(" … ")
+        if end > at + 1 and text.startswith("”", end):
+            spans.append((at, end + 1))
+            at = text.find("“", end + 1)
+        else:
+            at = text.find("“", at + 1)
+    return spans
 
 
 def _target(article_id: str, start: int, end: int, number: int, turn: int) -> str:
@@ -152,8 +199,6 @@ def _source(answer: Answer, number: int) -> Source | None:
 
 
 def quote_card(quote: Quote, source: Source | None, turn: int) -> str:
-    publisher = esc(source.publisher if source and source.publisher else "Unknown publisher")
-    when = esc(nice_date(source.published if source else None))
     title = esc(source.title if source and source.title else "(untitled)")
     byline = f'<span class="nd-byline">By {esc(source.author)}</span>' if source and source.author else ""
     also = _also_html(source.also_published_by if source else ())
@@ -162,7 +207,7 @@ def quote_card(quote: Quote, source: Source | None, turn: int) -> str:
         f'<li><button type="button" class="nd-card" {_target(quote.article_id, quote.start, quote.end, quote.source, turn)} '
         f'aria-label="{label}">'
         f'<span class="nd-card-top"><span class="nd-num" aria-hidden="true">{quote.source}</span>'
-        f'<span class="nd-pub">{publisher}</span><span class="nd-date">{when}</span></span>'
+        f'{card_top(source)}</span>'
         f'<span class="nd-quote">“{esc(quote.text)}”</span>'
         f'<span class="nd-card-title">{title}</span>{byline}{also}'
         '<span class="nd-open" aria-hidden="true">Read in article →</span></button></li>'
@@ -190,10 +235,9 @@ def _sources_list(sources: Sequence[Source]) -> str:
 
 def source_html(s: Source) -> str:
     bits = [f'<span class="nd-src-n">[{s.number}]</span> <cite>{esc(s.title or "(untitled)")}</cite>']
-    bits.append(esc(s.publisher or "unknown publisher"))
-    bits.append(esc(nice_date(s.published)))
-    if s.author:
-        bits.append(esc(s.author))
+    bits.extend(esc(x) for x in (s.publisher, nice_date(s.published), s.author) if x)
+    if s.label:
+        bits.append(f'<span class="nd-label">labelled “{esc(s.label)}” by the data set</span>')
     url = safe_url(s.url)
     if url:
         bits.append(f'<a href="{url}" target="_blank" rel="noopener noreferrer nofollow">link</a>')
@@ -223,8 +267,7 @@ def nearest_card(s: Source, turn: int, label: str = "Nearest article") -> str:
     return (
         f'<li><button type="button" class="nd-card nd-card-near" {_target(s.article_id, -1, -1, s.number, turn)} '
         f'aria-label="{label}">'
-        f'<span class="nd-card-top"><span class="nd-pub">{esc(s.publisher or "Unknown publisher")}</span>'
-        f'<span class="nd-date">{esc(nice_date(s.published))}</span></span>'
+        f'<span class="nd-card-top">{card_top(s)}</span>'
         f'<span class="nd-card-title">{esc(s.title or "(untitled)")}</span>{byline}{_also_html(s.also_published_by)}'
         '<span class="nd-open" aria-hidden="true">Open article →</span></button></li>'
     )
@@ -251,7 +294,10 @@ def render_article(article: Article, span: tuple[int, int] | None, source: Sourc
     """The article with ``body[start:end]`` inside ``<mark>``; the rest escaped, line breaks kept."""
     text = article_paragraphs(article.body, span)
     published = article.published or (str(article.year) if article.year else None)
-    meta = [f"<strong>{esc(article.publisher or 'Unknown publisher')}</strong>", esc(nice_date(published))]
+    meta = [f"<strong>{esc(article.publisher)}</strong>" if article.publisher else "", esc(nice_date(published))]
+    meta = [m for m in meta if m]
+    if article.label:
+        meta.append(f"labelled “{esc(article.label)}” by the data set")
     if article.author:
         meta.append(f"By {esc(article.author)}")
     url = safe_url(article.url)

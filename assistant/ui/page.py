@@ -36,6 +36,7 @@ ON_HEADER = static_text("header.js")  # the light/dark switch
 @dataclass(frozen=True)
 class Page:
     header: gr.HTML
+    banner: gr.HTML
     transcript: gr.HTML
     examples: gr.HTML
     scope_line: gr.HTML
@@ -56,6 +57,7 @@ def _layout() -> Page:
     header = gr.HTML(render_header(None, loading=True), js_on_load=ON_HEADER, elem_id="nd-header", apply_default_css=False)
     with gr.Row(equal_height=False, elem_id="nd-main"):
         with gr.Column(scale=6, min_width=340, elem_id="nd-chat"):
+            banner = gr.HTML("", elem_id="nd-banner", apply_default_css=False)  # which generation answers, when not the live one
             transcript = gr.HTML(render_transcript([]), js_on_load=ON_TRANSCRIPT, elem_id="nd-transcript", apply_default_css=False)
             examples = gr.HTML("", js_on_load=ON_EXAMPLES, elem_id="nd-examples", apply_default_css=False)
             with gr.Column(elem_id="nd-dock"):
@@ -75,7 +77,7 @@ def _layout() -> Page:
             clear = gr.Button("Clear conversation", size="sm", variant="secondary", elem_id="nd-clear")
         with gr.Column(scale=5, min_width=320, elem_id="nd-side"):
             reader = gr.HTML("", js_on_load=ON_READER, elem_id="nd-reader", apply_default_css=False)
-    return Page(header, transcript, examples, scope_line, filters, publishers, since, until, clear_filters,
+    return Page(header, banner, transcript, examples, scope_line, filters, publishers, since, until, clear_filters,
                 box, ask, stop, clear, reader, gr.State([]))
 
 
@@ -98,7 +100,7 @@ def _wire(p: Page, chat: Chat, demo: gr.Blocks) -> None:
         return {"api_visibility": "private", "show_progress": "hidden", "api_name": f"page_{name}", "queue": queue}
 
     filters_in = [p.publishers, p.since, p.until]
-    ask_in, ask_out = [p.box, p.turns, *filters_in], [p.box, p.transcript, p.turns, p.examples, p.ask, p.stop]
+    ask_in, ask_out = [p.box, p.turns, *filters_in], [p.box, p.transcript, p.turns, p.examples, p.ask, p.stop, p.banner]
     limit: dict[str, Any] = {"concurrency_limit": ASK_CONCURRENCY, "concurrency_id": "answering"}
     submitted = p.box.submit(chat.ask, ask_in, ask_out, **private("submit", queue=True), **limit)
     clicked = p.ask.click(chat.ask, ask_in, ask_out, **private("ask", queue=True), **limit)
@@ -107,11 +109,12 @@ def _wire(p: Page, chat: Chat, demo: gr.Blocks) -> None:
     )
     running = [submitted, clicked, example]
     p.stop.click(chat.stop, p.turns, [p.transcript, p.turns, p.ask, p.stop], cancels=running, **private("stop"))
-    p.clear.click(chat.clear, None, [p.transcript, p.turns, p.reader, p.examples, p.ask, p.stop], cancels=running,
+    p.clear.click(chat.clear, None, [p.transcript, p.turns, p.reader, p.examples, p.ask, p.stop, p.banner], cancels=running,
                   **private("clear"))
     p.transcript.click(chat.open_source, p.turns, p.reader, **private("open_source"))
     p.reader.click(chat.open_source, p.turns, p.reader, **private("reader"))
     gr.on([p.publishers.change, p.since.change, p.until.change], chat.scope, filters_in, p.scope_line,
           trigger_mode="always_last", **private("scope"))
     p.clear_filters.click(None, None, filters_in, js="() => [[], '', '']", **private("clear_filters"))
-    demo.load(chat.page, None, [p.header, p.reader, p.transcript, p.examples, p.publishers, p.box, p.ask], **private("load"))
+    demo.load(chat.page, None, [p.header, p.reader, p.transcript, p.examples, p.publishers, p.box, p.ask, p.banner],
+              **private("load"))

@@ -1,21 +1,30 @@
 """Serving the chat: the options this project relies on (theme with system fonts, analytics and
 monitoring off, upload and file routes closed, a content security policy, optional login).
 
+Before serving, a login with only one of user and password is refused (``ConfigError``), an
+address beyond this machine is warned about (saying whether login is on), and every log line of
+the process is redacted (``config.redact_logs``).
+
 ``launch`` serves built Blocks; ``serve_chat`` builds and serves the chat of a ready ``Newsdesk``
 (the index is started before, by the caller: ``app.py`` or ``newsdesk serve``).
 """
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import os
 import re
+import socket
 from typing import Any
 
 import gradio as gr
 
 from ..chat import Newsdesk
-from ..config import Settings
+from ..config import Settings, env_name, redact_logs
 from .page import STYLESHEET, build_app
+
+log = logging.getLogger("newsdesk")
 
 SYSTEM_FONTS = ("ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif")
 MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation Mono", "monospace")
@@ -77,12 +86,48 @@ def chat_theme() -> gr.themes.Base:
     )
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only: a loopback address, or a name that
+    resolves to loopback addresses only (a name that does not resolve counts as not loopback)."""
+    name = host.strip().strip("[]")
+    if not name:
+        return False
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        pass
+    try:
+        found = {info[4][0] for info in socket.getaddrinfo(name, None)}
+    except (OSError, UnicodeError):
+        return False
+    return bool(found) and all(ipaddress.ip_address(str(a).split("%")[0]).is_loopback for a in found)
+
+
+def exposure_warning(settings: Settings) -> str | None:
+    """The warning for serving beyond this machine (None on a loopback address), saying whether login is on."""
+    host = settings.host or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"  # Gradio's choice for an empty one
+    if is_loopback(host):
+        return None
+    where = f"{host}:{settings.port}"
+    if settings.login():
+        login = f"login is on ({env_name('auth_user')} and {env_name('auth_password')})."
+    else:
+        login = (f"login is OFF: anyone who can reach this address can use the chat. Set {env_name('auth_user')} "
+                 f"and {env_name('auth_password')} to require one, or bind {env_name('host')}=127.0.0.1.")
+    return f"Warning: the chat is served on {where}, which is not a loopback address, so other machines can reach it; {login}"
+
+
 def launch(demo: gr.Blocks, settings: Settings, *, block: bool = True) -> str:
-    """Serve ``demo`` on ``settings.host:settings.port``; returns its local URL (when ``block`` is False)."""
+    """Serve ``demo`` on ``settings.host:settings.port``; returns its local URL (when ``block`` is False).
+    A login with only one of user and password is a ``ConfigError``, before anything is served."""
     from starlette.middleware import Middleware
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    auth = (settings.auth_user, settings.auth_password) if settings.auth_user and settings.auth_password else None
+    redact_logs(settings)
+    auth = settings.login()
+    warning = exposure_warning(settings)
+    if warning:
+        log.warning("%s", warning)
     _, url, _ = demo.launch(
         server_name=settings.host, server_port=settings.port, share=False, auth=auth, max_file_size="1mb",
         show_error=False, quiet=block is False, prevent_thread_lock=not block, footer_links=[], enable_monitoring=False,
