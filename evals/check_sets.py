@@ -180,7 +180,7 @@ def main():
     articles = load_articles(args.articles)
     ck = Checker(articles, args.seeds_dir)
     # the near-miss sets have their own checker (check_nearmiss.py): it greps all three archives
-    files = sorted(p for d in SET_DIRS for p in (ROOT / d).glob("**/*.jsonl") if not p.name.startswith("nearmiss_"))
+    files = sorted(p for d in SET_DIRS for p in (ROOT / d).glob("*.jsonl") if not p.name.startswith("nearmiss_") and p.name != "examples.jsonl")  # not seeds/demo/
     if not files:
         print("no *.jsonl question sets found under", ", ".join(SET_DIRS))
         return 1

@@ -35,7 +35,7 @@ from assistant.questionsets import half_of  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 ARCHIVES = {
-    "seed": ROOT / "seeds",
+    "seed": ROOT / "seeds" / "000_1188ee5dcc83ef1c.txt",  # the seed page alone (seeds/ also holds the demo archive)
     "horne": DATA / "horne2017" / "articles.jsonl",
     "fnc": DATA / "fakenewscorpus-sample" / "news_sample.csv",
 }

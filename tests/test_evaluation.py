@@ -290,7 +290,7 @@ def test_multihop_rag_layout_maps_titles_to_articles(tmp_path: Path, seed_articl
 
 
 def question_sets() -> list[Path]:
-    return sorted([*REPO.glob("seeds/*.jsonl"), *REPO.glob("evals/*.jsonl")])
+    return sorted(p for p in [*REPO.glob("seeds/*.jsonl"), *REPO.glob("evals/*.jsonl")] if p.name != "examples.jsonl")
 
 
 @pytest.mark.parametrize("path", question_sets(), ids=lambda p: str(p.relative_to(REPO)))
@@ -323,10 +323,10 @@ def cli_env(tmp: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def seed_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`newsdesk eval seeds/questions.jsonl --archive seeds --out OUT` through the real CLI."""
+    """`newsdesk eval seeds/questions.jsonl --archive seeds/000_1188ee5dcc83ef1c.txt --out OUT` through the real CLI."""
     out = tmp_path_factory.mktemp("eval") / "out"
     run = subprocess.run(
-        [*NEWSDESK, "eval", "seeds/questions.jsonl", "--archive", "seeds", "--out", str(out)],
+        [*NEWSDESK, "eval", "seeds/questions.jsonl", "--archive", "seeds/000_1188ee5dcc83ef1c.txt", "--out", str(out)],
         cwd=REPO, env=cli_env(out.parent), capture_output=True, text=True, timeout=600,
     )
     assert run.returncode == 0, run.stderr
@@ -424,7 +424,7 @@ def test_compare_prints_two_reports_side_by_side_with_deltas(seed_report: Path, 
 def test_a_malformed_question_set_fails_through_the_cli_naming_the_line(tmp_path: Path) -> None:
     bad = write_lines(tmp_path / "bad.jsonl", record(), "{not json")
     run = subprocess.run(
-        [*NEWSDESK, "eval", str(bad), "--archive", "seeds", "--out", str(tmp_path / "out")],
+        [*NEWSDESK, "eval", str(bad), "--archive", "seeds/000_1188ee5dcc83ef1c.txt", "--out", str(tmp_path / "out")],
         cwd=REPO, env=cli_env(tmp_path), capture_output=True, text=True, timeout=300,
     )
     assert run.returncode == 2

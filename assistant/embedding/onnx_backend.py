@@ -87,9 +87,11 @@ class OnnxEmbedder(Embedder):
         return digest.hexdigest()[:16]
 
     def model_path(self, backend: str | None = None) -> Path:
-        """The cached ``.onnx`` file of ``backend`` (this embedder's by default)."""
+        """The cached ``.onnx`` file of ``backend`` (this embedder's by default): keyed by the model,
+        a hash of its weights and the versions of newsdesk and onnxruntime, so a new release of
+        either exports again."""
         slug = re.sub(r"[^A-Za-z0-9._-]+", "--", self.model_id).strip("-")[-80:]
-        return self.cache_dir / f"{slug}-{self.weights_hash}-{backend or self.backend}.onnx"
+        return self.cache_dir / f"{slug}-{self.weights_hash}-{_stack_version()}-{backend or self.backend}.onnx"
 
     # ---- tokenizers: one truncating (model input, offsets), one not (counting) --------------
 
@@ -156,6 +158,10 @@ class OnnxEmbedder(Embedder):
 
     def _ensure_exported(self) -> Path:
         fp32 = self.model_path("onnx-fp32")
+        if not self.model_path().is_file():  # said once, on the first build: it takes a while and needs torch
+            logging.getLogger("newsdesk").warning(
+                "Preparing the %s encoder once (about half a minute); it is kept in %s for every later run.",
+                self.backend, self.cache_dir)
         if not fp32.is_file():
             _write_atomically(fp32, lambda tmp: export_onnx(self.model_dir, tmp))
         if self.backend == "onnx-fp32":
@@ -218,6 +224,19 @@ class OnnxEmbedder(Embedder):
         wanted = {i.name for i in session.get_inputs()}
         (hidden,) = session.run(["last_hidden_state"], {k: v for k, v in feeds.items() if k in wanted})
         return np.asarray(hidden, dtype=np.float32), mask.astype(np.float32)
+
+
+def _stack_version() -> str:
+    """"nd0.1.0-ort1.32.0": what produced an export besides the weights."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def of(package: str) -> str:
+        try:
+            return version(package)
+        except PackageNotFoundError:
+            return "0"
+
+    return f"nd{of('newsdesk')}-ort{of('onnxruntime')}"
 
 
 # ---- int8 quantisation and the cache files ------------------------------------------------
