@@ -151,3 +151,11 @@ def test_log_lines_and_tracebacks_are_redacted(restore_log_records: None, caplog
     assert "LLM writer failed" in text and "ConnectionError(" in text and "llm.example" in text and "question failed" in text
     assert_no_secret(text, "the log")
     assert REDACTED in text
+
+
+def test_the_index_records_a_chroma_server_without_its_credentials(tmp_path: Path) -> None:
+    from assistant.store.chroma import ChromaServer, StoreLocation
+
+    server = ChromaServer("http://editor:url-pw-4411@chroma.example", 8000)
+    recorded = StoreLocation.for_generation("gen-1", server).to_json()  # what store.json and the manifest keep
+    assert "url-pw-4411" not in recorded and "editor" not in recorded and "chroma.example:8000" in recorded

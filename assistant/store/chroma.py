@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import Settings
+from ..config import Settings, redact_url
 from ..embedding import Embedder
 from ..errors import ChromaUnavailableError, NewsdeskError
 from ..records import Article, Chunk, Filters, date_key
@@ -103,7 +103,8 @@ class ChromaServer:
 
     @property
     def address(self) -> str:
-        return f"{self.host}:{self.port}"
+        """host:port as shown and recorded (manifest, store.json), credentials in the host masked."""
+        return redact_url(f"{self.host}:{self.port}", bare=True)
 
     def client(self):  # type: ignore[no-untyped-def]
         """A connected client; an unreachable server is a ``ChromaUnavailableError`` naming it."""
