@@ -45,7 +45,8 @@ class Settings:
     embed_device: str = _setting("cpu", "Torch device for the encoder.")
     query_threads: int = _setting(1, "CPU threads for encoding a question (1 keeps latency low when other work shares the cores).")
     index_threads: int = _setting(0, "CPU threads for encoding during a rebuild or update; 0 means all cores.")
-    embed_backend: str = _setting("torch", "Encoder backend: torch (sentence-transformers), onnx-fp32 or onnx-int8.")
+    embed_backend: str = _setting("onnx-fp32", "Encoder backend: onnx-fp32 (the packaged model exported once to ONNX; the same "
+                                  "vectors as torch), onnx-int8 or torch (sentence-transformers).")
     chunk_tokens: int = _setting(200, "Maximum model tokens of article text per chunk (the model reads 256; the title takes the rest).")
     chunk_overlap_sentences: int = _setting(1, "Sentences repeated at the start of the next chunk.")
     top_k: int = _setting(10, "Stories returned by retrieval.")

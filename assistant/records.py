@@ -269,6 +269,7 @@ class IndexStatus:
     undated: int
     model: str
     dimension: int
+    backend: str  # the encoder backend the index was built with (torch, onnx-fp32, onnx-int8)
     model_matches_settings: bool
     chunk_tokens: int
     chromadb: str

@@ -8,7 +8,7 @@ ids and bodies are exactly what newsdesk indexes, and the same metric functions 
 newsdesk itself is evaluated in the same process (``run_eval``: a fresh index of the archive).
 
     .venv/bin/python benchmarks/baseline_llamaindex.py evals/horne_dev.jsonl \\
-        --archive ../shared/data/horne2017/articles.jsonl
+        --archive tests/data/horne2017/articles.jsonl
 
 The baseline retrieves chunks, not stories: its article ranking is the chunks' articles, each at its
 first position, so its "top 10" may hold fewer than 10 stories. Followup questions are sent without
@@ -31,7 +31,6 @@ for _key, _value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("A
     os.environ.setdefault(_key, _value)
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
 CHUNK_TOKENS = 256 - 2  # the model reads 256 tokens including [CLS] and [SEP]
 CHUNK_OVERLAP = 20
 RETRIEVAL_METRICS = ("hit@1", "hit@5", "hit@{k}", "mrr@{k}", "all_gold@{k}", "quote_hit@{k}", "latency_p50", "latency_p95")
@@ -53,9 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     missing = [str(p) for p in [args.questions, *args.archive] if not p.exists()]
     if missing:
-        why = f"{SHARED} is absent here" if not SHARED.is_dir() else "check the path"
-        print(f"skipped: {', '.join(missing)} not found ({why}; the shared archives live in ../shared/data).")
-        return 0
+        print(f"not found: {', '.join(missing)} (the test archives are under tests/data/)")
+        return 2
     with tempfile.TemporaryDirectory(prefix="newsdesk-baseline-") as tmp:
         out = args.out or Path(tmp)
         return run(args.questions, args.archive, args.k, out, Path(tmp))

@@ -32,7 +32,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_ARCHIVE = REPO.parent / "shared" / "data" / "horne2017" / "articles.jsonl"
+DEFAULT_ARCHIVE = REPO / "tests" / "data" / "horne2017" / "articles.jsonl"
 DEFAULT_QUESTIONS = REPO / "evals" / "horne_dev.jsonl"
 MAX_MRR_LOSS = 0.01
 
@@ -43,7 +43,7 @@ def main() -> None:
     archive = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_ARCHIVE
     questions_path = Path(sys.argv[2]) if len(sys.argv) > 2 else DEFAULT_QUESTIONS
     if not archive.exists():
-        print(f"skipped: {archive} is absent (the Horne archive is read from ../shared)")
+        print(f"skipped: {archive} is absent")
         return
     from assistant.config import Settings
     from assistant.embedding import OnnxEmbedder, SentenceTransformerEmbedder

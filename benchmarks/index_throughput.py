@@ -23,13 +23,13 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT = REPO.parent / "shared" / "data" / "horne2017" / "articles.jsonl"
+DEFAULT = REPO / "tests" / "data" / "horne2017" / "articles.jsonl"
 
 
 def main() -> None:
     archive = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT
     if not archive.exists():
-        print(f"skipped: {archive} is absent (the Horne archive is read from ../shared)")
+        print(f"skipped: {archive} is absent")
         return
     from assistant.chunking import chunk_article, embed_text
     from assistant.config import Settings

@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     if not HORNE.exists():
-        print(f"skipped: {HORNE} is absent (the Horne archive is read from ../shared)")
+        print(f"skipped: {HORNE} is absent")
         return
     from assistant.config import Settings
     from assistant.embedding import SentenceTransformerEmbedder

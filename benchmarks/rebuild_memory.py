@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument("--before", default="", help="also run the first build with the code of this git revision")
     args = parser.parse_args()
     if not HORNE.exists():
-        print(f"skipped: {HORNE} is absent (the Horne archive is read from ../shared)")
+        print(f"skipped: {HORNE} is absent")
         return
     rows: list[tuple[str, int, dict]] = []  # type: ignore[type-arg]
     with tempfile.TemporaryDirectory() as tmp_name:

@@ -35,7 +35,7 @@ def edit(path: Path, line: int, text: str) -> None:
 
 def main() -> None:
     if not HORNE.exists():
-        print(f"skipped: {HORNE} is absent (the Horne archive is read from ../shared)")
+        print(f"skipped: {HORNE} is absent")
         return
     from assistant.config import Settings
     from assistant.embedding import SentenceTransformerEmbedder

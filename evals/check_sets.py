@@ -9,7 +9,7 @@ evidence articles.
 Article text comes from (not copied into this repo):
   * Horne & Adali (2017) archive: tests/data/horne2017/articles.jsonl
     (override with --articles or NEWSDESK_ARTICLES), looked up by "id";
-  * seed articles: ../shared/seeds/<article_id>.txt (override with --seeds-dir
+  * seed articles: seeds/<article_id>.txt (override with --seeds-dir
     or NEWSDESK_SEEDS_DIR), falling back to the repo's seeds/<article_id>.txt;
     the quote must be a substring of the file text.
 
@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ARTICLES = ROOT / "tests" / "data" / "horne2017" / "articles.jsonl"
-DEFAULT_SEEDS_DIR = ROOT.parent / "shared" / "seeds"
+DEFAULT_SEEDS_DIR = ROOT / "seeds"
 SET_DIRS = ("seeds", "evals")
 
 REQUIRED = ("id", "question", "answer", "evidence", "type")

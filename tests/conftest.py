@@ -30,6 +30,9 @@ def _isolated_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         if key.startswith("NEWSDESK_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("NEWSDESK_INDEX_DIR", str(tmp_path / "index"))
+    # the suite's reference encoder is the ``embedder`` fixture (torch, the same vectors as the default
+    # onnx-fp32); the default backend itself is tested in test_default_backend.py and test_onnx_encoder.py
+    monkeypatch.setenv("NEWSDESK_EMBED_BACKEND", "torch")
 
 
 @pytest.fixture(scope="session")

@@ -71,7 +71,7 @@ def test_bad_filter_options_exit_with_the_input_code(tmp_path: Path) -> None:
 
 
 STATUS_KEYS = ["index_dir", "generation", "notice", "store", "articles", "chunks", "publishers", "date_min", "date_max",
-               "undated", "model", "dimension", "model_matches_settings", "chunk_tokens", "chromadb", "built_at",
+               "undated", "model", "dimension", "backend", "model_matches_settings", "chunk_tokens", "chromadb", "built_at",
                "build_seconds", "sources", "rejected", "duplicates"]
 
 

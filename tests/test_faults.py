@@ -1,4 +1,4 @@
-"""Fault drills from ../shared/RELIABILITY.md, run against the real CLI, Chroma and file system.
+"""Fault drills, run against the real CLI, Chroma and file system.
 
 - kill -9 at many points of a rebuild and of an update: the live index answers every probe between
   kills, and the rerun ends with every article exactly once;
