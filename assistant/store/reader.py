@@ -44,6 +44,8 @@ from .paths import IndexPaths, open_lock
 from .tables import open_tables
 
 PROBE_CHUNKS = 8  # stored vectors searched for at open: each must find itself
+PROBE_NEIGHBOURS = 50  # how far down its own search a probed vector may stand (HNSW is approximate, and
+# an archive of near-identical texts puts many vectors within a hair of each other)
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,8 @@ class Index:
         got = collection.get(ids=ids, include=["embeddings"])
         if sorted(got["ids"]) != sorted(ids):
             raise IndexDamagedError(f"The index generation {self.dir.name} is missing chunks in Chroma.")
-        found = collection.query(query_embeddings=got["embeddings"], n_results=min(10, count), include=["distances"])
+        found = collection.query(query_embeddings=got["embeddings"], n_results=min(PROBE_NEIGHBOURS, count),
+                                 include=["distances"])
         for want, near, dist in zip(got["ids"], found["ids"], found["distances"], strict=True):
             if want not in near and not (dist and dist[0] <= 1e-4):
                 raise IndexDamagedError(
