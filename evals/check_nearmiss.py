@@ -50,6 +50,8 @@ import re
 import sys
 from pathlib import Path
 
+from check_sets import question_lines  # the one JSONL line reader of the question-set checks
+
 ROOT = Path(__file__).resolve().parent.parent
 SETS = {"horne": "nearmiss_horne.jsonl", "fnc": "nearmiss_fnc.jsonl", "seed": "nearmiss_seed.jsonl"}
 PREFIX = {"horne": "nh", "fnc": "nf", "seed": "ns"}
@@ -345,26 +347,14 @@ def main() -> int:
             ck.err(name, "file not found")
             continue
         rows: list[tuple[str, dict]] = []
-        with open(path, encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                where = f"{name}:{n}"
-                try:
-                    q = json.loads(line)
-                except json.JSONDecodeError as ex:
-                    ck.err(where, f"invalid JSON: {ex}")
-                    continue
-                if not isinstance(q, dict):
-                    ck.err(where, "line is not a JSON object")
-                    continue
-                qid = q.get("id")
-                if qid in seen:
-                    ck.err(where, f"duplicate id {qid!r} (also {seen[qid]})")
-                elif qid in taken:
-                    ck.err(where, f"id {qid!r} is already used in {taken[qid]}")
-                seen[str(qid)] = where
-                rows.append((where, q))
+        for where, q in question_lines(path, name, ck.err):
+            qid = q.get("id")
+            if qid in seen:
+                ck.err(where, f"duplicate id {qid!r} (also {seen[qid]})")
+            elif qid in taken:
+                ck.err(where, f"id {qid!r} is already used in {taken[qid]}")
+            seen[str(qid)] = where
+            rows.append((where, q))
         by_id = {q.get("id"): q for _, q in rows}
         for where, q in rows:
             ck.check(archive, where, q, by_id)

@@ -59,6 +59,25 @@ def shared_ngram(a, b, n):
     return None
 
 
+def question_lines(path, label, err):
+    """(where, record) for each non-blank JSONL line of ``path`` that is a JSON object; ``err(where,
+    message)`` hears of every other line. ``label`` names the file in ``where`` ("name:line")."""
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            where = f"{label}:{n}"
+            try:
+                q = json.loads(line)
+            except json.JSONDecodeError as ex:
+                err(where, f"invalid JSON: {ex}")
+                continue
+            if not isinstance(q, dict):
+                err(where, "line is not a JSON object")
+                continue
+            yield where, q
+
+
 class Checker:
     def __init__(self, articles, seeds_dir):
         self.articles = articles
@@ -192,24 +211,12 @@ def main():
         rel = path.relative_to(ROOT)
         types = collections.Counter()
         arts = set()
-        with open(path, encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                where = f"{rel}:{n}"
-                try:
-                    q = json.loads(line)
-                except json.JSONDecodeError as ex:
-                    ck.err(where, f"invalid JSON: {ex}")
-                    continue
-                if not isinstance(q, dict):
-                    ck.err(where, "line is not a JSON object")
-                    continue
-                ck.check_question(where, q, seen_ids)
-                types[q.get("type")] += 1
-                for e in q.get("evidence") or []:
-                    if isinstance(e, dict) and "article_id" in e:
-                        arts.add(e["article_id"])
+        for where, q in question_lines(path, rel, ck.err):
+            ck.check_question(where, q, seen_ids)
+            types[q.get("type")] += 1
+            for e in q.get("evidence") or []:
+                if isinstance(e, dict) and "article_id" in e:
+                    arts.add(e["article_id"])
         total_types += types
         all_arts |= arts
         n = sum(types.values())

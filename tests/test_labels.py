@@ -64,7 +64,7 @@ def test_cards_show_what_the_article_has() -> None:
     quote = Quote("random/Real/150", 0, 30, "The president named a cabinet.", 1)
     for html in (quote_card(quote, bare, 0), source_html(bare), nearest_card(bare, 0)):
         assert "nknown publisher" not in html and "date unknown" not in html
-        assert "real" in html  # the data set's label
+        assert ('class="nd-label"' in html and ">real<" in html) or "labelled “real” by the data set" in html
     dated = Source(2, "x", "T", "The Washington Post", None, "2016-09-28", None, "x.jsonl")
     card = quote_card(Quote("x", 0, 30, "The president named a cabinet.", 2), dated, 0)
     assert "The Washington Post" in card and "28 Sep 2016" in card and "nd-label" not in card
