@@ -62,6 +62,16 @@ class Settings:
     chroma_port: int = _setting(8000, "Chroma server port.")
     chroma_ssl: bool = _setting(False, "Use HTTPS for the Chroma server.")
     chroma_token: str = _setting("", "Bearer token for the Chroma server (read from the environment only).", secret=True)
+    chroma_tenant: str = _setting("", "Chroma tenant on a multi-tenant or hosted server; empty means Chroma's default tenant.")
+    chroma_database: str = _setting("", "Chroma database within the tenant; empty means Chroma's default database.")
+    chroma_headers: str = _setting("", "Extra HTTP headers for the Chroma server, `Name: value` pairs separated by `;` "
+                                   "(for example an API-key header of a hosted Chroma); a secret.", secret=True)
+    chroma_timeout: float = _setting(30.0, "Seconds a Chroma server request may take before it fails.")
+    chroma_retries: int = _setting(3, "Retries of a Chroma server request after a transient error (connection lost, "
+                                   "timeout, 502/503/504), with growing pauses; 0 fails at once.")
+    ray_address: str = _setting("", "Ray cluster address (host:port) on which `index rebuild` and `index update` read, clean, "
+                                "chunk and encode; empty means this process does it all.", url=True)
+    ray_encoders: int = _setting(0, "Encoder actors on the Ray cluster; 0 means one per CPU the cluster offers.")
     host: str = _setting("127.0.0.1", "Address the chat binds to.")
     port: int = _setting(7860, "Port the chat listens on.")
     auth_user: str = _setting("", "Chat username (with NEWSDESK_AUTH_PASSWORD); empty means no login.")
