@@ -19,7 +19,7 @@ FLOORS = {  # bottom to top, as in the README's code map
     5: {"answerability", "generation", "composer"},
     6: {"answering"},
     7: {"chat"},
-    8: {"questionsets", "evaluation", "eval_report", "terminal", "cli", "ui"},
+    8: {"questionsets", "evaluation", "eval_report", "terminal", "cli", "ui", "llamaindex"},
 }
 FLOOR = {name: floor for floor, names in FLOORS.items() for name in names}
 
