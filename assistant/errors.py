@@ -126,6 +126,15 @@ class ChromaUnavailableError(NewsdeskError):
         return "The vector store (Chroma server) cannot be reached right now; try again shortly."
 
 
+class ChromaSetupError(ChromaUnavailableError):
+    """The Chroma server answers but has no tenant or database of the configured name: waiting will
+    not help, so the chat says what to check rather than "try again"."""
+
+    def chat_message(self) -> str:
+        return ("The vector store (Chroma server) has no tenant or database of the configured name; "
+                "check NEWSDESK_CHROMA_TENANT and NEWSDESK_CHROMA_DATABASE.")
+
+
 class PromptError(ValueError):
     """A prompt was rendered with missing or unexpected variables (a programming error, not the user's)."""
 

@@ -29,7 +29,7 @@ from ..errors import (
 )
 from ..records import Article, Chunk
 from .bm25 import load_bm25
-from .chroma import COLLECTION, ChromaServer, chroma_client, embedding_function, server_calls
+from .chroma import COLLECTION, ChromaServer, ServerCollection, chroma_client, embedding_function
 from .integrity import (
     check_files,
     check_format,
@@ -104,18 +104,21 @@ class Index:
         return collection
 
     def _server_collection(self, server: ChromaServer) -> Any:
+        """The generation's collection on the server; its calls are retried after transient errors."""
         from chromadb.errors import NotFoundError
 
-        client = server.client()
-        with server_calls(server):
-            try:
-                collection = client.get_collection(self.manifest.collection, embedding_function=embedding_function(self.embedder))
-            except NotFoundError:
-                raise IndexDamagedError(
-                    f"The collection {self.manifest.collection} of index generation {self.dir.name} is missing "
-                    f"on the Chroma server {server.address}."
-                ) from None
-            self._verify(collection)
+        try:
+            collection = ServerCollection(server, self.manifest.collection, embedding_function(self.embedder))
+        except NotFoundError:
+            built = self.manifest.chroma_server
+            moved = (f" It was built on {built}, and the settings now name {server.location} "
+                     "(NEWSDESK_CHROMA_HOST, NEWSDESK_CHROMA_PORT, NEWSDESK_CHROMA_TENANT, NEWSDESK_CHROMA_DATABASE)."
+                     if built and built != server.location else "")
+            raise IndexDamagedError(
+                f"The collection {self.manifest.collection} of index generation {self.dir.name} is missing "
+                f"on the Chroma server {server.location}.{moved}"
+            ) from None
+        self._verify(collection)
         return collection
 
     def _verify(self, collection: Any) -> None:
@@ -201,8 +204,7 @@ class Index:
 
     def vectors(self, chunk_ids: Sequence[str]) -> np.ndarray:
         """Stored chunk vectors, in the order of ``chunk_ids``."""
-        with server_calls(self.server):
-            got = self.collection.get(ids=list(chunk_ids), include=["embeddings"])
+        got = self.collection.get(ids=list(chunk_ids), include=["embeddings"])
         by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
         return np.asarray([by_id[c] for c in chunk_ids], dtype=np.float32).reshape(len(chunk_ids), self.manifest.dimension)
 
@@ -215,8 +217,7 @@ class Index:
         n = min(n, self.manifest.chunks)
         if n <= 0:
             return []
-        with server_calls(self.server):
-            res = self.collection.query(query_embeddings=[vector], n_results=n, where=where or None, include=["distances"])
+        res = self.collection.query(query_embeddings=[vector], n_results=n, where=where or None, include=["distances"])
         return [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)]
 
     def sparse(self, query_terms: list[str], n: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:

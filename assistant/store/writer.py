@@ -30,12 +30,12 @@ from .chroma import (
     COLLECTION,
     STORE_FILE,
     ChromaServer,
+    ServerCollection,
     StoreLocation,
     chroma_client,
     chunk_metadata,
     delete_collection,
     embedding_function,
-    server_calls,
 )
 from .manifest import MANIFEST_FILE, Manifest, local_digests, local_files
 from .paths import IndexPaths, open_lock, write_atomic
@@ -105,13 +105,13 @@ class GenerationWriter:
     def _open(self, base: Index | None) -> None:
         write_atomic(self.dir / STORE_FILE, self.location.to_json())  # before the collection exists: cleanup finds it
         if self.server is not None:
-            self._client = self.server.client()
+            client = self.server.client()  # unreachable: nothing was created, so nothing is left to delete
             self._collection_requested = True
-            with server_calls(self.server):
-                self.collection = self._client.create_collection(
-                    self.location.collection, embedding_function=embedding_function(self.embedder),
-                    configuration={"hnsw": {"space": "cosine"}},
-                )
+            # get-or-create: a try whose answer was lost may have made it already (the name is this generation's alone)
+            self.collection = ServerCollection(
+                self.server, self.location.collection, embedding_function(self.embedder), create=True, client=client
+            )
+            self._client = self.collection  # closed like a client: it closes the clients it made
         elif base is not None and base.manifest.store == "embedded":
             with open_lock(base.dir):
                 shutil.copytree(base.dir / "chroma", self.dir / "chroma")
@@ -149,13 +149,12 @@ class GenerationWriter:
         todo = [i for i in range(len(chunks)) if not (stored and stored[i] and self.holds(chunks[i].id))]
         for i in range(0, len(todo), CHROMA_MAX_BATCH):
             part = todo[i : i + CHROMA_MAX_BATCH]
-            with server_calls(self.server):
-                self.collection.upsert(
-                    ids=[chunks[j].id for j in part],
-                    embeddings=batch.vectors[part],
-                    documents=[chunks[j].text for j in part],
-                    metadatas=[chunk_metadata(batch.articles[j], chunks[j]) for j in part],
-                )
+            self.collection.upsert(  # upsert: a retried or re-run batch leaves one copy of each chunk
+                ids=[chunks[j].id for j in part],
+                embeddings=batch.vectors[part],
+                documents=[chunks[j].text for j in part],
+                metadatas=[chunk_metadata(batch.articles[j], chunks[j]) for j in part],
+            )
         if self._base is not None:
             self._base.executemany("UPDATE base SET written = 1 WHERE id = ?", [(c.id,) for c in chunks])
         for c, spans, svecs in zip(chunks, batch.sentences, batch.sentence_vectors, strict=True):
