@@ -218,6 +218,8 @@ def _secret_texts(values: Mapping[str, str]) -> tuple[str, ...]:
         value = values.get(f.name, "")
         if f.metadata["secret"] and value:
             texts.add(value)
+            if f.name == "chroma_headers":  # each header's value is a secret of its own (values under 4 characters are no keys)
+                texts.update(v for v in (p.partition(":")[2].strip() for p in value.split(";")) if len(v) >= 4)
         elif f.metadata["url"] and value:
             texts.update(url_credentials(value))
     texts |= {unquote(t) for t in texts}

@@ -33,7 +33,8 @@ def declared_secrets() -> list[str]:
 
 
 def secret_value(name: str) -> str:
-    return f"S3cr3t-{name.replace('_', '-')}-7f3a"
+    value = f"S3cr3t-{name.replace('_', '-')}-7f3a"
+    return f"X-Api-Key: {value}" if name == "chroma_headers" else value  # that setting holds `Name: value` pairs
 
 
 def secret_env(**extra: str) -> dict[str, str]:
@@ -42,7 +43,7 @@ def secret_env(**extra: str) -> dict[str, str]:
 
 
 def never_shown() -> list[str]:
-    return [secret_value(name) for name in declared_secrets()] + [URL_PASSWORD, URL_KEY]
+    return [secret_value(name) for name in declared_secrets()] + [URL_PASSWORD, URL_KEY, "S3cr3t-chroma-headers-7f3a"]
 
 
 def assert_no_secret(text: str, where: str) -> None:
