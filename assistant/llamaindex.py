@@ -44,12 +44,11 @@ from llama_index.core.prompts.mixin import PromptMixinType
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeRelationship, NodeWithScore, QueryBundle, RelatedNodeInfo, TextNode
 
-from .chat import Newsdesk
+from .chat import Newsdesk, Search
 from .config import Settings
 from .generation import CUT, REMOVED
 from .quotes import STANDALONE_REASONS, QuoteCheck, standalone_problem, verify
 from .records import Article, Filters, Hit, Quote, Source, Verification, source_for
-from .retrieval import Retrieval
 
 SHOWN_TO_LLM = ("title", "publisher", "date")  # metadata printed above a node's text in the LLM's prompt
 EVIDENCE_PER_NODE = 5  # a story's best-ranked sentences kept in its node's metadata
@@ -81,25 +80,25 @@ class NewsdeskRetriever(BaseRetriever):
         _ = self.desk.index  # opened now: a missing or damaged index is an error here, not at the first question
         super().__init__(**kwargs)
 
-    def search(self, question: str) -> Retrieval:
-        """What newsdesk searches for ``question`` (the same as ``newsdesk ask``): its hits and evidence."""
-        return self.desk.search(question, self.history, self.filters).retrieval
+    def search(self, question: str) -> Search:
+        """What newsdesk searches for ``question`` (the same as ``newsdesk ask``): its hits, evidence and notes."""
+        return self.desk.search(question, self.history, self.filters)
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        retrieval = self.search(query_bundle.query_str)
         index = self.desk.index
-        return [NodeWithScore(node=story_node(hit, retrieval, index.groups.key(hit.article.id)), score=hit.score)
-                for hit in retrieval.hits]
+        found = self.search(query_bundle.query_str)
+        return [NodeWithScore(node=story_node(hit, found, index.groups.key(hit.article.id)), score=hit.score)
+                for hit in found.retrieval.hits]
 
     def verify(self, response: RESPONSE_TYPE, *, standalone: bool = True) -> QuoteReport:
         """``verify_response`` against this retriever's index."""
         return verify_response(response, self.desk, standalone=standalone)
 
 
-def story_node(hit: Hit, retrieval: Retrieval, story_group: str) -> TextNode:
+def story_node(hit: Hit, found: Search, story_group: str) -> TextNode:
     """One retrieved story as a node: its best chunk's text, id and offsets, and its metadata."""
     article, chunk = hit.article, hit.chunk
-    metadata = node_metadata(hit, retrieval, story_group)
+    metadata = node_metadata(hit, found, story_group)
     return TextNode(
         id_=chunk.id,
         text=chunk.text,
@@ -112,7 +111,7 @@ def story_node(hit: Hit, retrieval: Retrieval, story_group: str) -> TextNode:
     )
 
 
-def node_metadata(hit: Hit, retrieval: Retrieval, story_group: str) -> dict[str, Any]:
+def node_metadata(hit: Hit, found: Search, story_group: str) -> dict[str, Any]:
     """Where a node's text comes from and why it was found (plain JSON values).
 
     ``start``/``end`` are the node text's character offsets in the stored article body;
@@ -120,8 +119,10 @@ def node_metadata(hit: Hit, retrieval: Retrieval, story_group: str) -> dict[str,
     best first, each with its score and its offsets in the same body; only the first five stories
     have sentences ranked, as in the product — they may lie in another matching chunk of the article than the
     node's); ``story_group`` is the id of the story's original article (itself when the story
-    has a single copy) and ``also_published_by`` the publishers of its syndicated copies."""
-    a = hit.article
+    has a single copy) and ``also_published_by`` the publishers of its syndicated copies;
+    ``searched_query``, ``filters`` and ``search_notes`` say what was searched (a period or a
+    publisher the question names becomes a filter, as in ``newsdesk ask``)."""
+    a, retrieval = hit.article, found.retrieval
     ranked = [ev for ev in retrieval.evidence if ev.article_id == a.id][:EVIDENCE_PER_NODE]
     evidence = [{"start": ev.start, "end": ev.end, "text": ev.text, "score": round(ev.score, 4)} for ev in ranked]
     return {
@@ -144,6 +145,7 @@ def node_metadata(hit: Hit, retrieval: Retrieval, story_group: str) -> dict[str,
         "sparse_rank": hit.sparse_rank,
         "searched_query": retrieval.query,
         "filters": retrieval.filters.describe(),
+        "search_notes": list(found.notes),
     }
 
 
@@ -320,12 +322,6 @@ class VerifiedQueryEngine(BaseQueryEngine):
         if isinstance(response, AsyncStreamingResponse):
             response = await response.get_response()
         return checked_response(response, self.desk, self.mode, standalone=self.standalone)
-
-    def _get_prompts(self) -> dict[str, Any]:
-        return {}
-
-    def _update_prompts(self, prompts_dict: dict[str, Any]) -> None:
-        pass
 
     def _get_prompt_modules(self) -> PromptMixinType:
         return {"engine": self.engine}

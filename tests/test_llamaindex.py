@@ -22,6 +22,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from assistant.chat import Newsdesk
 from assistant.embedding import SentenceTransformerEmbedder
+from assistant.errors import IndexMissingError
 from assistant.generation import REMOVED
 from assistant.llamaindex import (
     QUOTE_REPORT,
@@ -115,13 +116,21 @@ def test_filters_restrict_the_search_as_the_cli_options_do(desk: Newsdesk) -> No
     nodes = NewsdeskRetriever(desk, filters=Filters(publishers=("valley gazette",))).retrieve("What did the council vote for?")
     assert nodes and {n.node.metadata["publisher"] for n in nodes} == {"Valley Gazette"}
     assert nodes[0].node.metadata["filters"] == "publisher Valley Gazette"
+    named = NewsdeskRetriever(desk).retrieve("What did the Valley Gazette report about the stadium?")  # parsed as ask does
+    assert {n.node.metadata["publisher"] for n in named} == {"Valley Gazette"}
+    assert named[0].node.metadata["search_notes"] == ["Searched only articles from Valley Gazette, named in the question."]
 
 
-def test_no_arguments_open_the_live_index_named_by_the_settings(desk: Newsdesk, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_arguments_open_the_live_index_named_by_the_settings(
+    desk: Newsdesk, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("NEWSDESK_INDEX_DIR", str(desk.settings.index_dir))
     retriever = NewsdeskRetriever()
     assert retriever.desk.settings.index_dir == desk.settings.index_dir
     assert [n.node.node_id for n in retriever.retrieve(QUESTION)] == [n.node.node_id for n in NewsdeskRetriever(desk).retrieve(QUESTION)]
+    monkeypatch.setenv("NEWSDESK_INDEX_DIR", str(tmp_path / "none"))
+    with pytest.raises(IndexMissingError, match="newsdesk index rebuild"):
+        NewsdeskRetriever()  # said when it is made, not at the first question
 
 
 def _engine(desk: Newsdesk, text: str = ANSWER, streaming: bool = False) -> tuple[RetrieverQueryEngine, ScriptedLLM]:
