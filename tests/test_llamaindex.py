@@ -6,12 +6,15 @@ runs here); everything else is real: the encoder, Chroma, the index and llama-in
 from __future__ import annotations
 
 import asyncio
+import re
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import desk_of
+from helpers import REPO, desk_of
 from llama_index.core.base.llms.types import CompletionResponse, CompletionResponseGen, LLMMetadata
 from llama_index.core.base.response.schema import Response, StreamingResponse
 from llama_index.core.bridge.pydantic import Field
@@ -195,13 +198,21 @@ def test_nodes_whose_text_is_not_the_stored_text_are_dropped_or_marked(desk: New
     assert [n.node.metadata["stored_text"] for n in marked] == [False, *[True] * len(nodes[1:]), False]
 
 
-def test_the_answer_path_does_not_import_llama_index(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
-    from helpers import REPO
-
+def test_the_cli_and_the_chat_do_not_import_llama_index() -> None:
     code = "import sys, assistant.cli, assistant.chat; print(sorted(m for m in sys.modules if m.startswith(('llama_index', 'assistant.llamaindex'))))"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_the_recipe_in_the_docs_runs_as_written(desk: Newsdesk, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every Python block of docs/llamaindex.md, in order, with the scripted LLM in place of the endpoint's."""
+    monkeypatch.setenv("NEWSDESK_INDEX_DIR", str(desk.settings.index_dir))
+    blocks = re.findall(r"```python\n(.*?)```", (REPO / "docs" / "llamaindex.md").read_text(encoding="utf-8"), re.S)
+    endpoint = re.compile(r"llm = OpenAILike\(.*\)")
+    assert len(blocks) >= 3 and sum(bool(endpoint.search(b)) for b in blocks) == 1
+    names: dict[str, Any] = {"question": QUESTION, "ScriptedLLM": ScriptedLLM, "ANSWER": ANSWER}
+    for block in blocks:
+        exec(endpoint.sub("llm = ScriptedLLM(text=ANSWER)", block), names)
+    assert names["report"].summary().startswith("2 of 3 quote(s) verified")
+    assert f"“{MADE_UP}” [unverified quote]" in str(names["response"])  # the last block's flag mode
