@@ -29,6 +29,8 @@ err = Console(stderr=True, highlight=False)
 
 IndexDir = Annotated[Path | None, typer.Option("--index-dir", help="Index directory (NEWSDESK_INDEX_DIR).")]
 Model = Annotated[str | None, typer.Option("--model", help="Embedding model (NEWSDESK_EMBED_MODEL).")]
+Ray = Annotated[str | None, typer.Option(
+    "--ray", metavar="ADDRESS", help="Read, clean, chunk and encode on this Ray cluster, host:port (NEWSDESK_RAY_ADDRESS).")]
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -47,12 +49,13 @@ def index_rebuild(
     paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders to index (default: NEWSDESK_ARCHIVE, seeds/).")] = None,
     index_dir: IndexDir = None,
     model: Model = None,
+    ray: Ray = None,
 ) -> None:
     """Index PATHS into a new generation and switch to it when complete."""
     from .indexing import rebuild
     from .progress import RichProgress
 
-    settings = _settings(index_dir=index_dir, embed_model=model)
+    settings = _settings(index_dir=index_dir, embed_model=model, ray_address=ray)
     sources = paths or [settings.archive]
     with RichProgress(err) as progress:
         report = rebuild(sources, settings, progress=progress)
@@ -68,13 +71,14 @@ def index_update(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what the update would add, change and remove; write nothing.")] = False,
     index_dir: IndexDir = None,
     model: Model = None,
+    ray: Ray = None,
 ) -> None:
     """Add new and re-index changed articles without re-encoding unchanged ones."""
     from .indexing import update
     from .progress import RichProgress
     from .terminal import print_build_report
 
-    settings = _settings(index_dir=index_dir, embed_model=model)
+    settings = _settings(index_dir=index_dir, embed_model=model, ray_address=ray)
     if dry_run:
         from .pruning import plan_update
 

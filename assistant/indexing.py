@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from .builddb import build_db
-from .chunking import Span, chunk_article, embed_text, fit_spans, sentence_spans
+from .chunking import Span
 from .config import Settings
 from .dedupe import StoryGrouper
+from .distributed import Encoded, RayBuild, encode_chunks, plan_chunks
 from .embedding import Embedder, make_embedder
 from .errors import (
     ChromaUnavailableError,
@@ -155,6 +156,7 @@ def _build(
     started = time.perf_counter()
     threads = builder.embedder.use_threads(builder.settings.index_threads)
     try:
+        builder.start()
         report = work(builder)
         if report.articles == 0:
             raise EmptyArchiveError(
@@ -182,6 +184,7 @@ class _Pending:
     chunk: Chunk
     spans: list[Span]
     reused: bool  # vectors come from the previous generation
+    encoded: tuple[np.ndarray, np.ndarray] | None = None  # (vector, sentence vectors), when encoded on a Ray cluster
 
 
 class _Builder:
@@ -207,9 +210,21 @@ class _Builder:
         self.publishers: set[str] = set()
         self.date_range: tuple[int, int] | None = None
         self.undated = 0
+        self.cluster: RayBuild | None = None  # with a Ray address: reads, chunks and encodes on its workers
+        self.built_with: dict[str, object] = {}
+
+    def start(self) -> None:
+        """Connect to the Ray cluster and start its encoders, when one is configured."""
+        if self.settings.ray_address:
+            self.cluster = RayBuild(self.settings)
+            self.built_with = self.cluster.built_with
 
     def close(self) -> None:
-        """Close and remove the build's scratch files."""
+        """Stop the Ray encoders (if any); close and remove the build's scratch files."""
+        if self.cluster is not None:
+            self.report.embed_seconds = self.cluster.encode_seconds
+            self.cluster.close()
+            self.cluster = None
         self.seen.close()
         self.grouper.close()
         for name in ("build-seen.sqlite", "build-stories.sqlite"):
@@ -221,11 +236,12 @@ class _Builder:
         for e in entries:
             if isinstance(e, Problem):
                 self._note(e)
-        for done, path in enumerate(files, start=1):
+        reads = self.cluster.read(files) if self.cluster else (read_file(path, self.limits) for path in files)
+        for done, records in enumerate(reads, start=1):
             self.report.files += 1
-            self._add_records(read_file(path, self.limits))
+            self._add_records(records)
             self.progress("files", done, len(files))
-        self._flush()
+        self._collect(wait=True)
         return self.report
 
     def run_update(self, sources: Sequence[Path], prune: bool) -> BuildReport:
@@ -233,7 +249,7 @@ class _Builder:
         assert self.previous is not None
         reread = Reread(self.writer.dir)  # the records read, spooled to disk until their turn
         try:
-            reread.read(sources, self.limits, self._note)
+            reread.read(sources, self.limits, self._note, self.cluster.reader(sources) if self.cluster else None)
             self.report.files += reread.files
             for old in self.previous.articles.stream():
                 verdict = reread.judge(old, prune)
@@ -247,7 +263,7 @@ class _Builder:
                 self._add_article(article)
         finally:
             reread.close()
-        self._flush()
+        self._collect(wait=True)
         return self.report
 
     def _note(self, problem: Problem) -> None:
@@ -286,34 +302,32 @@ class _Builder:
         self.grouper.add(article)
         old = self.previous.reusable(article.id) if self.previous else None
         if self.previous is not None and old is not None and old.content_hash == article.content_hash:
+            kept = []
             for cid in self.previous.article_chunks(article.id):
                 rows, _ = self.previous.sentences(cid)
                 spans = [Span(int(s), int(e)) for _, s, e in rows]
-                self.pending.append(_Pending(article, self.previous.chunk(cid), spans, reused=True))
+                kept.append(_Pending(article, self.previous.chunk(cid), spans, reused=True))
             self.report.reused += 1
+            self.cluster.keep(kept) if self.cluster else self.pending.extend(kept)
+        elif self.cluster is not None:
+            self.cluster.encode(article)  # chunked and encoded on the cluster; back in this order
         else:
-            spans = fit_spans(article.body, sentence_spans(article.body), self.embedder.count_tokens, self.settings.chunk_tokens)
-            chunks = chunk_article(
-                article, self.embedder.count_tokens, self.settings.chunk_tokens, self.settings.chunk_overlap_sentences, spans
-            )
-            for c in chunks:
-                inside = [sp for sp in spans if sp.start >= c.start and sp.end <= c.end] or [Span(c.start, c.end)]
-                self.pending.append(_Pending(article, c, inside, reused=False))
-        if len(self.pending) >= EMBED_BATCH_CHUNKS:
+            self.pending += [_Pending(article, c, inside, reused=False) for c, inside in plan_chunks(article, self.embedder, self.settings)]
+        self._collect()
+
+    def _collect(self, wait: bool = False) -> None:
+        """Take what the cluster has finished (with ``wait``: everything) and write a batch when one is full."""
+        for item, encoded in self.cluster.results(wait) if self.cluster else ():
+            self.pending += item if encoded is None else _encoded(item, encoded)
+        if len(self.pending) >= EMBED_BATCH_CHUNKS or wait:
             self._flush()
 
     def _flush(self) -> None:
         if not self.pending:
             return
         started = time.perf_counter()
-        new = [p for p in self.pending if not p.reused]
-        texts, local_spans = [], []
-        for p in new:
-            text = embed_text(p.article, p.chunk)
-            shift = len(text) - len(p.chunk.text)  # the headline comes first
-            texts.append(text)
-            local_spans.append([(sp.start - p.chunk.start + shift, sp.end - p.chunk.start + shift) for sp in p.spans])
-        new_vectors, new_sentence_vectors = self.embedder.embed_with_spans(texts, local_spans)
+        new = [p for p in self.pending if not p.reused and p.encoded is None]
+        new_vectors, new_sentence_vectors = encode_chunks(self.embedder, [(p.article, p.chunk, p.spans) for p in new])
         self.report.embed_seconds += time.perf_counter() - started
         # Reused chunks the new collection already holds (an update's copy) need no vector fetched.
         old = [p for p in self.pending if p.reused and not self.writer.holds(p.chunk.id)]
@@ -327,6 +341,9 @@ class _Builder:
                 assert self.previous is not None
                 vectors.append(held if self.writer.holds(p.chunk.id) else old_vectors[next(stale)])  # type: ignore[index]
                 sentence_vectors.append(self.previous.sentence_vectors_copy(p.chunk.id))
+            elif p.encoded is not None:
+                vectors.append(p.encoded[0])
+                sentence_vectors.append(p.encoded[1])
             else:
                 v, sv = next(fresh)
                 vectors.append(v)
@@ -341,7 +358,7 @@ class _Builder:
             stored=[p.reused for p in self.pending],
         ))
         self.report.chunks += len(self.pending)
-        self.report.embedded += len(new)
+        self.report.embedded += sum(not p.reused for p in self.pending)
         self.progress("chunks", self.report.chunks, 0)
         self.pending = []
 
@@ -371,7 +388,14 @@ class _Builder:
             report={k: v for k, v in report.as_dict().items() if k in ("files", "duplicates", "rejected")},
             sentences=self.writer.sentences_written,
             syndicated_groups=groups,
+            built_with=self.built_with,
         )
+
+
+def _encoded(article: Article, encoded: Encoded) -> list[_Pending]:
+    """An article's chunks as a Ray worker encoded them."""
+    columns = zip(encoded.chunks, encoded.spans, encoded.vectors, encoded.sentence_vectors, strict=True)
+    return [_Pending(article, c, spans, False, (v, sv)) for c, spans, v, sv in columns]
 
 
 class _Seen:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,8 +92,15 @@ class Reread:
         for name in SCRATCH:
             (self.directory / name).unlink(missing_ok=True)
 
-    def read(self, sources: Sequence[Path], limits: Limits, note: Callable[[Problem], None]) -> None:
-        """Read every file under ``sources``; ``note`` receives each problem, in order."""
+    def read(
+        self,
+        sources: Sequence[Path],
+        limits: Limits,
+        note: Callable[[Problem], None],
+        reader: Callable[[Path], Iterable[Article | Problem]] | None = None,
+    ) -> None:
+        """Read every file under ``sources``; ``note`` receives each problem, in order. ``reader`` reads
+        one file (default ``read_file``; a Ray build reads on its workers)."""
         with ExitStack() as stack:
             out = stack.enter_context(self._spool.open("w", encoding="utf-8")) if self._spool else None
             for entry in iter_files(sources):
@@ -102,7 +109,7 @@ class Reread:
                     continue
                 self.files += 1
                 whole = True
-                for record in read_file(entry, limits):
+                for record in reader(entry) if reader else read_file(entry, limits):
                     if isinstance(record, Problem):
                         note(record)
                         if record.record_id is None:

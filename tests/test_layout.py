@@ -15,7 +15,7 @@ FLOORS = {  # bottom to top, as in the README's code map
     2: {"cleaning", "chunking", "embedding", "dedupe", "quotes", "timeframe", "mentions", "constraints", "spans",
         "question", "prompts", "quantities"},
     3: {"sources", "store"},
-    4: {"indexing", "pruning", "retrieval"},
+    4: {"distributed", "indexing", "pruning", "retrieval"},
     5: {"answerability", "generation", "composer"},
     6: {"answering"},
     7: {"chat"},

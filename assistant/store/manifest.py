@@ -46,6 +46,8 @@ class Manifest:
     collection: str = COLLECTION
     files: dict[str, int] = field(default_factory=dict)  # size of every local file, checked at open
     digests: dict[str, str] = field(default_factory=dict)  # SHA-256 of every local file (empty: written before digests)
+    built_with: dict[str, Any] = field(default_factory=dict)  # on a Ray cluster: {"ray": its address (credentials
+    # masked), "encoders": actors}; empty: built in one process (and by versions before Ray builds)
 
     @property
     def store_description(self) -> str:
