@@ -44,6 +44,7 @@ from llama_index.core.prompts.mixin import PromptMixinType
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeRelationship, NodeWithScore, QueryBundle, RelatedNodeInfo, TextNode
 
+from .answering import Judgement, judge
 from .chat import Newsdesk, Search
 from .config import Settings
 from .generation import CUT, REMOVED
@@ -63,7 +64,14 @@ class NewsdeskRetriever(BaseRetriever):
     saying how to build one when there is none); ``NewsdeskRetriever(desk)`` wraps an open
     ``Newsdesk``. ``filters`` restrict every search (publishers as the reader names them, authors,
     dates), as ``newsdesk ask --publisher/--since/--until`` do; ``history`` is the conversation a
-    follow-up question leans on, oldest first."""
+    follow-up question leans on, oldest first.
+
+    Every node carries newsdesk's judgement of the question (``answerability``: whether the
+    evidence answers it — ``answered``, ``not_answered`` when the archive has related passages
+    that do not say what is asked, ``nothing_found`` — with the reason and the answerability
+    model's score), the decision ``newsdesk ask`` takes before it writes anything. With
+    ``abstain=True`` the retriever returns no nodes unless the question is judged answered, so a
+    query engine says it has nothing rather than letting an LLM answer from near misses."""
 
     def __init__(
         self,
@@ -72,11 +80,13 @@ class NewsdeskRetriever(BaseRetriever):
         settings: Settings | None = None,
         filters: Filters = Filters(),
         history: Sequence[str] = (),
+        abstain: bool = False,
         **kwargs: Any,
     ) -> None:
         self.desk = desk if desk is not None else Newsdesk(settings or Settings.from_env())
         self.filters = filters
         self.history = tuple(history)
+        self.abstain = abstain
         _ = self.desk.index  # opened now: a missing or damaged index is an error here, not at the first question
         super().__init__(**kwargs)
 
@@ -84,11 +94,27 @@ class NewsdeskRetriever(BaseRetriever):
         """What newsdesk searches for ``question`` (the same as ``newsdesk ask``): its hits, evidence and notes."""
         return self.desk.search(question, self.history, self.filters)
 
+    def judge(self, question: str, found: Search | None = None) -> Judgement:
+        """newsdesk's judgement of whether the archive answers ``question`` (``answering.judge``)."""
+        found = found or self.search(question)
+        return judge(question, found.retrieval, self.desk.settings, self.desk.index.idf)
+
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         index = self.desk.index
         found = self.search(query_bundle.query_str)
-        return [NodeWithScore(node=story_node(hit, found, index.groups.key(hit.article.id)), score=hit.score)
-                for hit in found.retrieval.hits]
+        judged = self.judge(query_bundle.query_str, found)
+        if self.abstain and judged.outcome != "answered":
+            return []
+        said = {"outcome": judged.outcome, "reason": judged.reason,
+                "score": None if judged.score is None else round(judged.score, 4)}
+        nodes = []
+        for hit in found.retrieval.hits:
+            node = story_node(hit, found, index.groups.key(hit.article.id))
+            node.metadata["answerability"] = said
+            node.excluded_llm_metadata_keys.append("answerability")
+            node.excluded_embed_metadata_keys.append("answerability")
+            nodes.append(NodeWithScore(node=node, score=hit.score))
+        return nodes
 
     def verify(self, response: RESPONSE_TYPE, *, standalone: bool = True) -> QuoteReport:
         """``verify_response`` against this retriever's index."""

@@ -21,7 +21,7 @@ from llama_index.core.bridge.pydantic import Field
 from llama_index.core.llms import CustomLLM
 from llama_index.core.llms.callbacks import llm_completion_callback
 from llama_index.core.query_engine import RetrieverQueryEngine
-from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle, TextNode
 
 from assistant.chat import Newsdesk
 from assistant.embedding import SentenceTransformerEmbedder
@@ -134,6 +134,33 @@ def test_no_arguments_open_the_live_index_named_by_the_settings(
     monkeypatch.setenv("NEWSDESK_INDEX_DIR", str(tmp_path / "none"))
     with pytest.raises(IndexMissingError, match="newsdesk index rebuild"):
         NewsdeskRetriever()  # said when it is made, not at the first question
+
+
+def test_nodes_carry_newsdeks_judgement_and_abstain_on_request(desk: Newsdesk) -> None:
+    """A question the archive answers is judged answered on every node; one it covers without the
+    asked fact (no stadium cost is given) is judged not answered, and with ``abstain=True`` the
+    retriever then returns nothing, so no LLM answers from the near miss."""
+    answered = NewsdeskRetriever(desk).retrieve(QUESTION)
+    assert {n.node.metadata["answerability"]["outcome"] for n in answered} == {"answered"}
+    near_miss = "How much will the new stadium beside the river cost?"
+    related = NewsdeskRetriever(desk).retrieve(near_miss)
+    assert related and related[0].node.metadata["article_id"] == "stadium"
+    judged = related[0].node.metadata["answerability"]
+    assert judged["outcome"] == "not_answered" and judged["reason"]
+    assert judged == desk_judgement(desk, near_miss)
+    assert "answerability" not in related[0].node.get_content(metadata_mode=MetadataMode.LLM)
+    assert NewsdeskRetriever(desk, abstain=True).retrieve(near_miss) == []
+    assert [n.node.node_id for n in NewsdeskRetriever(desk, abstain=True).retrieve(QUESTION)] == [n.node.node_id for n in answered]
+    engine = RetrieverQueryEngine.from_args(NewsdeskRetriever(desk, abstain=True), llm=ScriptedLLM(text=ANSWER))
+    assert "Empty Response" in str(engine.query(near_miss))
+
+
+def desk_judgement(desk: Newsdesk, question: str) -> dict[str, Any]:
+    """The judgement ``newsdesk ask`` takes for ``question``, as a node carries it."""
+    from assistant.answering import judge
+
+    j = judge(question, desk.search(question).retrieval, desk.settings, desk.index.idf)
+    return {"outcome": j.outcome, "reason": j.reason, "score": None if j.score is None else round(j.score, 4)}
 
 
 def _engine(desk: Newsdesk, text: str = ANSWER, streaming: bool = False) -> tuple[RetrieverQueryEngine, ScriptedLLM]:
