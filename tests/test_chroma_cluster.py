@@ -36,7 +36,7 @@ from assistant.terminal import status_json
 CHROMA = Path(sys.executable).parent / "chroma"
 QUESTION = "How many civilians are trapped in eastern Aleppo?"
 ALEPPO = "more than 250,000 civilians are trapped"
-RETRY_LOG = "assistant.store.chroma"
+RETRY_LOG = "assistant.store.server"
 
 # Eight short stories on unrelated subjects (no two alike, so none is grouped as a syndicated copy).
 STORIES = [

@@ -29,7 +29,7 @@ from ..errors import (
 )
 from ..records import Article, Chunk
 from .bm25 import load_bm25
-from .chroma import COLLECTION, ChromaServer, ServerCollection, chroma_client, embedding_function
+from .chroma import COLLECTION, chroma_client, embedding_function
 from .integrity import (
     check_files,
     check_format,
@@ -41,6 +41,7 @@ from .integrity import (
 )
 from .manifest import Manifest, check_compatible, load_manifest
 from .paths import IndexPaths, open_lock
+from .server import ChromaServer, ServerCollection
 from .tables import open_tables
 
 PROBE_CHUNKS = 8  # stored vectors searched for at open: each must find itself

@@ -26,20 +26,11 @@ from ..errors import ChromaUnavailableError, IndexWriteError
 from ..lexical import terms
 from ..records import Article, Chunk
 from .bm25 import BM25Writer
-from .chroma import (
-    COLLECTION,
-    STORE_FILE,
-    ChromaServer,
-    ServerCollection,
-    StoreLocation,
-    chroma_client,
-    chunk_metadata,
-    delete_collection,
-    embedding_function,
-)
+from .chroma import COLLECTION, STORE_FILE, StoreLocation, chroma_client, chunk_metadata, embedding_function
 from .manifest import MANIFEST_FILE, Manifest, local_digests, local_files
 from .paths import IndexPaths, open_lock, write_atomic
 from .reader import Index
+from .server import ChromaServer, ServerCollection, delete_collection
 from .tables import ChunkRow, TableWriter
 
 CHROMA_MAX_BATCH = 5000
