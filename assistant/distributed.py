@@ -97,6 +97,11 @@ class Worker:
         self.embedder = make_embedder(settings)
         self.embedder.use_threads(threads)
 
+    def ready(self) -> int:
+        """Load the encoder now (its first use would), so that a build knows every actor can work; the pid."""
+        self.embedder.embed_batch(["ready"])
+        return os.getpid()
+
     def read(self, path: str) -> list[Article | Problem]:
         """Every record of one file, as a local build reads it (problems carry their file:line)."""
         if not os.path.exists(path):
@@ -166,7 +171,6 @@ class RayBuild:
     in order. ``close`` stops the actors (and disconnects, when it connected)."""
 
     settings: Settings
-    stall_seconds: float = STALL_SECONDS
     encode_seconds: float = 0.0  # summed over the actors
     actors: list[Any] = field(default_factory=list)
     _ray: Any = None
@@ -229,6 +233,8 @@ class RayBuild:
         )
         self.actors = [actor.remote(_for_workers(self.settings), 1) for _ in range(count)]
         self._load = [0] * count
+        for ready in [a.ready.remote() for a in self.actors]:  # every actor placed, its encoder loaded, first
+            self._get(ready)
 
     def close(self) -> None:
         """Stop the actors and, if this build connected, disconnect (never raises)."""
@@ -331,10 +337,10 @@ class RayBuild:
         exceptions = self._ray.exceptions
         stopped = "the build was stopped and the live index is unchanged"
         try:
-            return self._ray.get(ref, timeout=self.stall_seconds)
+            return self._ray.get(ref, timeout=STALL_SECONDS)
         except exceptions.GetTimeoutError:
             raise NewsdeskError(
-                f"The Ray cluster at {self.address} returned nothing for {self.stall_seconds:.0f} s (are its "
+                f"The Ray cluster at {self.address} returned nothing for {STALL_SECONDS:.0f} s (are its "
                 f"workers running, with a CPU free for each encoder?); {stopped}."
             ) from None
         except exceptions.RayTaskError as exc:

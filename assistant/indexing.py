@@ -308,7 +308,10 @@ class _Builder:
                 spans = [Span(int(s), int(e)) for _, s, e in rows]
                 kept.append(_Pending(article, self.previous.chunk(cid), spans, reused=True))
             self.report.reused += 1
-            self.cluster.keep(kept) if self.cluster else self.pending.extend(kept)
+            if self.cluster is not None:
+                self.cluster.keep(kept)  # back in its place among the articles encoded on the cluster
+            else:
+                self.pending += kept
         elif self.cluster is not None:
             self.cluster.encode(article)  # chunked and encoded on the cluster; back in this order
         else:
