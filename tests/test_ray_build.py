@@ -35,7 +35,7 @@ from helpers import HORNE
 from assistant import distributed
 from assistant.config import Settings
 from assistant.distributed import encode_chunks, plan_chunks
-from assistant.embedding import SentenceTransformerEmbedder
+from assistant.embedding import OnnxEmbedder
 from assistant.errors import ConfigError, NewsdeskError
 from assistant.indexing import BuildReport, rebuild
 from assistant.records import Article
@@ -177,8 +177,25 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def on_ray(settings: Settings, cluster: Cluster, index_dir: Path) -> Settings:
-    return replace(settings, index_dir=index_dir, ray_address=cluster.address, ray_encoders=2)
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="module")
+def embedder(models: Path) -> OnnxEmbedder:
+    """The packaged model on ONNX (the same vectors as torch), exported once: an actor loads it in about a
+    second, where torch takes many, so each build here starts its encoders quickly."""
+    e = OnnxEmbedder(models, "onnx-fp32")
+    e.embed_batch(["warm up"])
+    return e
+
+
+def on_ray(cluster: Cluster, index_dir: Path, models: Path) -> Settings:
+    """Settings of a build on ``cluster`` into ``index_dir``, whose ONNX export is the one made once (``models``)."""
+    index_dir.mkdir(parents=True)
+    (index_dir / ".models").symlink_to(models)
+    return Settings.from_env(index_dir=index_dir, embed_backend="onnx-fp32", ray_address=cluster.address, ray_encoders=2)
 
 
 @dataclass(frozen=True)
@@ -192,7 +209,7 @@ class Generation:
     built_with: dict[str, object]
 
 
-def generation(index_dir: Path, embedder: SentenceTransformerEmbedder) -> Generation:
+def generation(index_dir: Path, embedder: OnnxEmbedder) -> Generation:
     index = open_index(index_dir, embedder)
     ids = [index.chunk_rows[i].id for i in range(len(index.chunk_rows))]
     return Generation([a.id for a in index.articles.stream()], ids, [index.chunk(c).text for c in ids], index.vectors(ids),
@@ -209,7 +226,7 @@ def assert_same(ray: Generation, local: Generation) -> None:
 
 
 @pytest.fixture(scope="module")
-def local_build(archive: Path, embedder: SentenceTransformerEmbedder, tmp_path_factory: pytest.TempPathFactory
+def local_build(archive: Path, embedder: OnnxEmbedder, tmp_path_factory: pytest.TempPathFactory
                 ) -> tuple[BuildReport, Generation]:
     index_dir = tmp_path_factory.mktemp("local") / "index"
     report = rebuild([archive], Settings.from_env(index_dir=index_dir), embedder=embedder)
@@ -217,9 +234,9 @@ def local_build(archive: Path, embedder: SentenceTransformerEmbedder, tmp_path_f
 
 
 @pytest.fixture(scope="module")
-def ray_build(cluster: Cluster, archive: Path, embedder: SentenceTransformerEmbedder,
+def ray_build(cluster: Cluster, archive: Path, embedder: OnnxEmbedder, models: Path,
               tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, BuildReport, Generation]:
-    settings = on_ray(Settings.from_env(), cluster, tmp_path_factory.mktemp("ray") / "index")
+    settings = on_ray(cluster, tmp_path_factory.mktemp("ray") / "index", models)
     report = rebuild([archive], settings, embedder=embedder)
     return settings, report, generation(settings.index_dir, embedder)
 
@@ -253,7 +270,7 @@ def test_bad_records_are_reported_at_their_file_and_line_as_locally(
 
 def test_a_ray_update_encodes_only_new_and_changed_articles(
     ray_build: tuple[Settings, BuildReport, Generation], archive: Path, cluster: Cluster,
-    embedder: SentenceTransformerEmbedder, tmp_path: Path
+    embedder: OnnxEmbedder, tmp_path: Path
 ) -> None:
     settings, _, before = ray_build
     rows = [json.loads(line) for line in (archive / "part1.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -264,7 +281,7 @@ def test_a_ray_update_encodes_only_new_and_changed_articles(
     cli = subprocess.run(  # the command a user types; the driver sets RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 itself
         [sys.executable, "-m", "assistant.cli", "index", "update", str(feed), "--ray", cluster.address,
          "--index-dir", str(settings.index_dir)],
-        env={**os.environ, "NEWSDESK_RAY_ENCODERS": "2", "COLUMNS": "200"}, capture_output=True, text=True, timeout=600)
+        env={**os.environ, "NEWSDESK_RAY_ENCODERS": "2", "NEWSDESK_EMBED_BACKEND": "onnx-fp32", "COLUMNS": "200"}, capture_output=True, text=True, timeout=600)
     assert cli.returncode == 0, cli.stderr[-3000:]
 
     expected = [(a, c, s) for a in map(read_one, changed) for c, s in plan_chunks(a, embedder, settings)]
@@ -299,10 +316,10 @@ def kill_when(nodes: list[Node], files_read: int) -> Callable[[str, int, int], N
 
 
 def test_a_worker_node_killed_mid_build_changes_nothing(
-    cluster: Cluster, archive: Path, embedder: SentenceTransformerEmbedder, local_build: tuple[BuildReport, Generation],
-    tmp_path: Path
+    cluster: Cluster, archive: Path, embedder: OnnxEmbedder, local_build: tuple[BuildReport, Generation],
+    models: Path, tmp_path: Path
 ) -> None:
-    settings = on_ray(Settings.from_env(), cluster, tmp_path / "index")
+    settings = on_ray(cluster, tmp_path / "index", models)
     report = rebuild([archive], settings, embedder=embedder, progress=kill_when(cluster.workers[1:], files_read=2))
     assert cluster.workers[1].proc is not None and cluster.workers[1].proc.poll() is not None  # the node is gone
     assert report.embedded == local_build[0].chunks
@@ -310,10 +327,10 @@ def test_a_worker_node_killed_mid_build_changes_nothing(
 
 
 def test_a_build_whose_workers_are_all_gone_fails_and_leaves_the_live_index(
-    cluster: Cluster, archive: Path, embedder: SentenceTransformerEmbedder, tmp_path: Path,
+    cluster: Cluster, archive: Path, embedder: OnnxEmbedder, models: Path, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = on_ray(Settings.from_env(), cluster, tmp_path / "index")
+    settings = on_ray(cluster, tmp_path / "index", models)
     first = tmp_path / "first.jsonl"
     first.write_text(json.dumps({"id": "a", "title": "Kept", "body": "The live index holds this article."}), encoding="utf-8")
     rebuild([first], replace(settings, ray_address=""), embedder=embedder)
