@@ -152,7 +152,14 @@ def asked_kind(question: str) -> AnswerKind | None:
 # ---- the answer in a sentence ------------------------------------------------------------------
 
 _WORD = re.compile(r"\w[\w'’]*\w|\w")
-_SECOND_CHOICE: dict[str, AnswerKind] = {"person": "organisation", "organisation": "person"}
+# A kind that may stand in for the asked one, at a quarter of the weight: a person for an organisation
+# and the reverse; an amount of money for a share (a question asking how much of a budget went somewhere
+# is answered by an amount as well as by a percentage) and a share for a number (a question asking how
+# large a rise or fall was is answered by a percentage).
+_SECOND_CHOICE: dict[str, tuple[AnswerKind, ...]] = {
+    "person": ("organisation",), "organisation": ("person",), "share": ("money",), "money": ("share",),
+    "number": ("share",),
+}
 TIER_WEIGHTS = (1.0, 0.5, 0.25)  # the asked class, an unclassified name, the other of person/organisation
 HALF_WEIGHT_CHARS = 10  # a shared word this many characters away counts half as much as an adjacent one
 _PASSIVE = re.compile(r"(?i)\bwho\s+(?:was|were|is|are|(?:has|have|had)\s+been|will\s+be)\s+(?:\w+(?:ed|en|wn)|shot|hit|"
@@ -196,14 +203,16 @@ def _stated(span: Span, q: _Question) -> bool:
 
 def _tier(span: Span, asked: AnswerKind, sentence: str) -> int | None:
     """0 for the class asked, 1 for an unclassified name (for a place, only after "in", "at", "from", …),
-    2 for an organisation asked for a person or the reverse; ``None`` for any other class."""
+    2 for a kind that may stand in for the asked one (``_SECOND_CHOICE``); ``None`` for any other class."""
     if asked == "reason":  # "because", "due to", "citing" before "after", "amid", "over", "since", "as"
         return 1 if span.text.split()[0].lower() in WEAK_REASONS and not _AS_A_RESULT.match(span.text) else 0
+    if span.kind != asked and span.kind in _SECOND_CHOICE.get(asked, ()):
+        return 2
     if asked not in NAMED_KINDS or asked == "name" or span.kind == asked:
         return 0
     if span.kind == "name":
         return 1 if asked != "place" or _SPATIAL.search(sentence, max(0, span.start - 16), span.start) else None
-    return 2 if _SECOND_CHOICE.get(asked) == span.kind else None
+    return 2 if span.kind in _SECOND_CHOICE.get(asked, ()) else None
 
 
 def _closeness(span: Span, anchors: list[tuple[int, int, str]]) -> float:
@@ -221,15 +230,16 @@ def _closeness(span: Span, anchors: list[tuple[int, int, str]]) -> float:
 def answer_span(question: str, sentence: str) -> Span | None:
     """The span of ``sentence`` that answers ``question``: of the kind asked for and not already in the
     question; of the candidates, the one of the asked class whose surroundings hold the question's words
-    most closely (a person or organisation may stand in for the other, at a quarter of the weight; for
+    most closely (a person or organisation may stand in for the other, an amount for a share, a share for a
+    number, at a quarter of the weight; for
     "who was named …?", the one after "by" counts a third). ``None`` when the question is open or the
     sentence has no such span."""
     q = _parse(question)
     if q.kind is None:
         return None
     candidates = set(find_spans(sentence, q.kind))
-    if q.kind in _SECOND_CHOICE:
-        candidates.update(find_spans(sentence, _SECOND_CHOICE[q.kind]))
+    for other in _SECOND_CHOICE.get(q.kind, ()):
+        candidates.update(find_spans(sentence, other))
     h = hints(sentence)
     shared = frozenset(w for w in h.vocabulary if w[:3] in q.prefixes and stem(w) in q.stems)
     anchors = [(a, b, stem(w) or "") for a, b, w in h.positions(shared)]

@@ -303,6 +303,8 @@ def _classify(run: list[_Tok], titled: bool, before: str, after: str) -> AnswerK
         return "person"
     if joined in GAZETTEER or " ".join(t.text.lower() for t in run) in GAZETTEER:
         return "place"
+    if low[-1] in PLACE_WORDS and len(low) > 1 and not any(t.low == "of" for t in run):
+        return "place"  # the last word is the head: "Union Square", "Court Street" (but "League of … City" is not)
     if any(w in ORG_WORDS for w in low) or (len(run) == 1 and _ACRONYM.fullmatch(run[0].text)):
         return "organisation"
     if low[-1] in PLACE_WORDS or after.startswith("-based"):

@@ -381,3 +381,21 @@ def test_answer_span_is_fast() -> None:
         answer_span(questions[i % len(questions)], sentence)
     per_call = (time.process_time() - start) / len(sentences)
     assert per_call < 0.005  # typically well under a millisecond; generous for a loaded machine
+
+
+@pytest.mark.parametrize(("question", "sentence", "expected"), [
+    # an amount answers "how much of" a sum; a share answers how large a change was
+    ("How much of the city's road budget went to the harbour bridge?",
+     "About $6 million of the city's road budget went to the harbour bridge last year.", "$6 million"),
+    ("How large a rise in fares did the ferry operator announce?", "The ferry operator announced a 12 percent rise in fares.",
+     "12 percent"),
+    # a share asked for and stated wins over an amount beside it
+    ("What share of its budget did the club spend?", "The club paid $1.2bn in 2016 for the striker, a third of its budget.",
+     "a third"),
+    # the last word of a name is its head: a square or a street is a place, even with an organisation word before it
+    ("Where in the city did the rally take place?", "The rally took place at the capital’s Union Square on Sunday.",
+     "Union Square"),
+])
+def test_a_kind_that_may_stand_in_for_the_asked_one(question: str, sentence: str, expected: str) -> None:
+    span = answer_span(question, sentence)
+    assert span is not None and span.text == expected
