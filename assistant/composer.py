@@ -48,8 +48,7 @@ def choose_evidence(question: str, retrieval: Retrieval, limit: int) -> list[Evi
     evidence = retrieval.evidence
     if not evidence:
         return []
-    floor = SUPPORT_RATIO * evidence[0].score
-    near = [ev for ev in evidence if ev.score >= floor]
+    near = near_best(retrieval)
     asked = retrieval.parts or (question,)
     chosen: list[Evidence] = []
     for i, part in enumerate(asked):
@@ -60,6 +59,20 @@ def choose_evidence(question: str, retrieval: Retrieval, limit: int) -> list[Evi
     if not retrieval.parts:
         chosen.extend(_same_fact(question, chosen[0], near, limit - 1))
     return chosen[:limit]
+
+
+def near_best(retrieval: Retrieval) -> list[Evidence]:
+    """The evidence sentences scoring near the best (at least ``SUPPORT_RATIO`` of it): those a lead quote is chosen from."""
+    if not retrieval.evidence:
+        return []
+    floor = SUPPORT_RATIO * retrieval.evidence[0].score
+    return [ev for ev in retrieval.evidence if ev.score >= floor]
+
+
+def lead_answer(question: str, retrieval: Retrieval) -> Evidence | None:
+    """The sentence the lead quote would be when ``question`` asks for a kind of answer: the best of
+    those near the best that states one not already in the question (None when none does)."""
+    return _carrying(question, near_best(retrieval))
 
 
 def _carrying(question: str, sentences: list[Evidence]) -> Evidence | None:

@@ -90,6 +90,38 @@ def test_a_question_asking_for_a_kind_of_figure_needs_one_in_the_evidence(questi
     assert answerable(question, evidence_of(question, *sentences), Settings.from_env()) is expected
 
 
+@pytest.mark.parametrize(("question", "sentence", "missing"), [
+    ("Who chaired the hearing on the harbour bridge repairs?", "The hearing on the harbour bridge repairs ran late into the night.", "the person"),
+    ("Which company won the contract for the harbour bridge repairs?", "The contract for the harbour bridge repairs was signed on Friday.", "the organisation"),
+    ("Where will the ferry operator's crews be based during the harbour bridge repairs?",
+     "The ferry operator's crews will work extra shifts during the harbour bridge repairs.", "the place"),
+    ("Which engineer inspected the harbour bridge before the repairs?",
+     "An engineer inspected the harbour bridge before the repairs and found cracks in its deck.", "the person"),
+])
+def test_a_question_asking_for_a_kind_of_answer_is_answered_only_by_a_passage_stating_one(
+    question: str, sentence: str, missing: str
+) -> None:
+    """A passage on the very subject that does not state the kind of answer asked for (a person, an
+    organisation, a place not already in the question) does not answer it. (A date, number, amount or
+    share asked for and missing is the figure rule's: see the test above.)"""
+    reason = abstention_reason(question, evidence_of(question, sentence), Settings.from_env())
+    assert reason == f"None of the closest passages gives {missing} it asks for."
+
+
+@pytest.mark.parametrize(("question", "sentence"), [
+    ("Who chaired the hearing on the harbour bridge repairs?", "Senator Maria Lopez chaired the hearing on the harbour bridge repairs."),
+    ("Which company won the contract for the harbour bridge repairs?",
+     "Northline Construction Inc. won the contract for the harbour bridge repairs."),
+    ("Where will the ferry operator's crews be based during the harbour bridge repairs?",
+     "During the harbour bridge repairs the ferry operator's crews will be based at Pier Road in Eastport."),
+    ("Which engineer inspected the harbour bridge before the repairs?",
+     "The engineer Tom Okafor inspected the harbour bridge before the repairs and found cracks in its deck."),
+    ("Why did the harbour bridge close?", "The harbour bridge closed for repairs to its deck."),  # a reason is not required to have a cue
+])
+def test_the_look_alike_passage_that_states_the_asked_kind_answers(question: str, sentence: str) -> None:
+    assert abstention_reason(question, evidence_of(question, sentence), Settings.from_env()) is None
+
+
 def test_a_question_naming_things_no_story_found_mentions_is_not_answered(newsdesk: Newsdesk) -> None:
     answer = newsdesk.ask("How many homes did the Oakdale fire destroy in Nevada?")
     assert answer.abstained and answer.text.startswith(NOT_FOUND)
