@@ -252,6 +252,43 @@ def test_a_ray_build_writes_the_generation_a_local_build_writes(
     assert got.built_with == {"ray": ray_build[0].ray_address, "encoders": 2} and want.built_with == {}
 
 
+LOOPBACK = {"0100007F", "0000000000000000FFFF00000100007F", "00000000000000000000000001000000"}  # as /proc/net/* writes them
+
+
+def sockets_of(pids: set[int]) -> list[tuple[int, str]]:
+    """(pid, local address in /proc/net hex) of every TCP and UDP socket the processes ``pids`` hold."""
+    inodes: dict[str, int] = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    target = os.readlink(fd)
+                    if target.startswith("socket:["):
+                        inodes[target[8:-1]] = pid
+    found = []
+    for table in ("tcp", "tcp6", "udp", "udp6"):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[9] in inodes:
+                found.append((inodes[fields[9]], fields[1].split(":")[0]))
+    return found
+
+
+def test_every_socket_of_the_cluster_is_on_loopback(cluster: Cluster, ray_build: tuple[Settings, BuildReport, Generation]) -> None:
+    """Head, worker nodes, their agents and worker processes: every socket bound to 127.0.0.1."""
+    pids = {int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and str(cluster.temp).encode() in _cmdline(p)}
+    sockets = sockets_of(pids)
+    assert len({pid for pid, _ in sockets}) > 5  # the processes of three nodes were found
+    assert [(pid, address) for pid, address in sockets if address not in LOOPBACK] == []
+
+
+def _cmdline(proc: Path) -> bytes:
+    try:
+        return (proc / "cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def test_bad_records_are_reported_at_their_file_and_line_as_locally(
     ray_build: tuple[Settings, BuildReport, Generation], local_build: tuple[BuildReport, Generation], archive: Path
 ) -> None:
