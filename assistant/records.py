@@ -278,6 +278,7 @@ class IndexStatus:
     sources: tuple[str, ...]
     rejected: int  # records and files rejected by the build
     duplicates: int  # duplicate texts stored once
+    built_on: str = "this machine"  # or "a Ray cluster at ADDRESS (N encoders)"
 
     def to_dict(self) -> dict[str, object]:
         """As plain JSON data (what ``newsdesk index status --json`` prints)."""

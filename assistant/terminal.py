@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rich.console import Console
 from rich.markup import escape
@@ -105,7 +105,15 @@ def index_status(settings: Settings, serving: Serving | None = None) -> IndexSta
         sources=tuple(m.sources),
         rejected=len(m.report.get("rejected", [])),
         duplicates=len(m.report.get("duplicates", [])),
+        built_on=_built_on(m.built_with, settings),
     )
+
+
+def _built_on(built_with: Mapping[str, object], settings: Settings) -> str:
+    """Where the generation was read, chunked and encoded (the manifest's ``built_with``)."""
+    if not built_with.get("ray"):
+        return "this machine"
+    return f"a Ray cluster at {redact(str(built_with['ray']), settings)} ({built_with.get('encoders', '?')} encoders)"
 
 
 def status_json(settings: Settings) -> dict[str, object]:
@@ -123,7 +131,7 @@ def print_status(console: Console, info: IndexStatus) -> None:
         ("Publishers", f"{len(pubs)}: " + ", ".join(pubs[:8]) + (" …" if len(pubs) > 8 else "") if pubs else "none named"),
         ("Dates", dates + (f"; {info.undated} undated" if info.undated else "")),
         ("Model", f"{info.model} ({info.dimension} dimensions, {info.backend})" + ("" if info.model_matches_settings else " — does not match NEWSDESK_EMBED_MODEL")),
-        ("Built", f"{info.built_at} in {info.build_seconds} s; chromadb {info.chromadb}"),
+        ("Built", f"{info.built_at} in {info.build_seconds} s on {info.built_on}; chromadb {info.chromadb}"),
         ("Sources", ", ".join(info.sources)),
         ("Rejected", f"{info.rejected} records; {info.duplicates} duplicates stored once"),
     ]

@@ -72,7 +72,7 @@ def test_bad_filter_options_exit_with_the_input_code(tmp_path: Path) -> None:
 
 STATUS_KEYS = ["index_dir", "generation", "notice", "store", "articles", "chunks", "publishers", "date_min", "date_max",
                "undated", "model", "dimension", "backend", "model_matches_settings", "chunk_tokens", "chromadb", "built_at",
-               "build_seconds", "sources", "rejected", "duplicates"]
+               "build_seconds", "sources", "rejected", "duplicates", "built_on"]
 
 
 def test_status_json_names_every_field(tmp_path: Path) -> None:
@@ -88,6 +88,7 @@ def test_status_json_names_every_field(tmp_path: Path) -> None:
     assert data["model"].endswith("all-MiniLM-L6-v2") and data["dimension"] == 384 and data["model_matches_settings"] is True
     assert data["sources"] == [str(SEEDS)] and isinstance(data["build_seconds"], float)
     assert (data["rejected"], data["duplicates"]) == (0, 0)
+    assert data["built_on"] == "this machine"  # a Ray build names its cluster (tests/test_ray_build.py)
 
 
 def test_a_usage_error_is_one_message_without_a_traceback(tmp_path: Path) -> None:

@@ -324,6 +324,9 @@ def test_a_ray_update_encodes_only_new_and_changed_articles(
     expected = [(a, c, s) for a in map(read_one, changed) for c, s in plan_chunks(a, embedder, settings)]
     assert f"{ARTICLES} unchanged articles reused their stored vectors; {len(expected)} chunks encoded." in cli.stdout
     assert generation(settings.index_dir, embedder).built_with == {"ray": cluster.address, "encoders": 2}
+    status = subprocess.run([sys.executable, "-m", "assistant.cli", "index", "status", "--index-dir", str(settings.index_dir)],
+                            env={**os.environ, "COLUMNS": "200"}, capture_output=True, text=True, timeout=120)
+    assert f"on a Ray cluster at {cluster.address} (2 encoders)" in status.stdout, status.stdout
     index = open_index(settings.index_dir, embedder)
     vectors, _ = encode_chunks(embedder, expected)
     assert np.allclose(index.vectors([c.id for _, c, _ in expected]), vectors, atol=1e-5)
