@@ -21,7 +21,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,23 +41,8 @@ REPO = Path(__file__).resolve().parent.parent
 HORNE = REPO / "tests" / "data" / "horne2017" / "articles.jsonl"
 DEV_SET = REPO / "evals" / "horne_dev.jsonl"
 RAY = Path(sys.executable).parent / "ray"
-# `ray start` refuses a worker node while RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0, and with 1 it replaces
-# 127.0.0.1 by the machine's network address: this starts one on loopback (as tests/test_ray_build.py does).
-NODE = (
-    "import os, sys\n"
-    "os.environ['RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER'] = '1'\n"
-    "from ray._private import services\n"
-    "os.environ['RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER'] = '0'\n"
-    "services.resolve_ip_for_localhost = lambda host: host\n"
-    "from ray.scripts.scripts import main\n"
-    "sys.exit(main())\n"
-)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+sys.path.insert(0, str(REPO / "tests"))
+from helpers import RAY_LOOPBACK_NODE, free_port  # noqa: E402 - the tests' loopback worker-node launcher
 
 
 def node_options() -> list[str]:
@@ -87,7 +71,7 @@ class Cluster:
         self.wait_for_cpus(0)
 
     def add_worker(self) -> None:
-        self._start([sys.executable, "-c", NODE, "start", "--block", f"--address={self.address}", "--num-cpus=1",
+        self._start([sys.executable, "-c", RAY_LOOPBACK_NODE, "start", "--block", f"--address={self.address}", "--num-cpus=1",
                      *node_options()], f"worker{len(self.groups)}.log")
         self.wait_for_cpus(len(self.groups) - 1)
 

@@ -5,8 +5,6 @@ request timeout, and only transient errors retried."""
 
 from __future__ import annotations
 
-import contextlib
-import http.client
 import json
 import logging
 import os
@@ -18,11 +16,10 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from helpers import SEEDS, assert_quotes_verify
+from helpers import SEEDS, ChromaProxy, assert_quotes_verify
 
 import assistant.indexing
 from assistant.chat import Newsdesk
@@ -117,66 +114,6 @@ class ChromaProcess:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
-
-
-class Proxy:
-    """A reverse proxy in front of a real `chroma run`, as a hosted Chroma's gateway: it forwards only
-    requests carrying the ``required`` headers, records the headers of every request, and can answer
-    the next requests whose path holds a given word with an HTTP status, or stall them."""
-
-    def __init__(self, upstream: int, required: dict[str, str]) -> None:
-        self.seen: list[dict[str, str]] = []
-        self.faults: list[tuple[str, str, float]] = []  # (path word, "status" or "stall", status or seconds)
-        self.lock = threading.Lock()
-        proxy = self
-
-        class Forward(BaseHTTPRequestHandler):
-            def _handle(self) -> None:
-                headers = dict(self.headers.items())
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with proxy.lock:
-                    proxy.seen.append(headers)
-                    fault = next((f for f in proxy.faults if f[0] in self.path), None)
-                    if fault is not None:
-                        proxy.faults.remove(fault)
-                if any(self.headers.get(k) != v for k, v in required.items()):
-                    self._reply(401, [("Content-Type", "application/json")], b'{"error":"AuthorizationError","message":"Unauthorized"}')
-                    return
-                if fault is not None and fault[1] == "status":
-                    self._reply(int(fault[2]), [("Content-Type", "text/html")], b"<html>gateway busy</html>")
-                    return
-                if fault is not None:
-                    time.sleep(fault[2])  # the client gives up meanwhile; the request is still applied after
-                conn = http.client.HTTPConnection("127.0.0.1", upstream, timeout=60)
-                passed = {k: v for k, v in headers.items() if k.lower() not in ("host", "connection")}
-                conn.request(self.command, self.path, body=body or None, headers=passed)
-                got = conn.getresponse()
-                data = got.read()
-                conn.close()
-                kept = [(k, v) for k, v in got.getheaders() if k.lower() not in ("transfer-encoding", "connection", "content-length")]
-                with contextlib.suppress(OSError):  # the client timed out and went away
-                    self._reply(got.status, kept, data)
-
-            def _reply(self, status: int, headers: list[tuple[str, str]], data: bytes) -> None:
-                self.send_response(status)
-                for k, v in headers:
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Forward)
-        self.port = int(self.httpd.server_address[1])
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -379,7 +316,7 @@ HEADERS = f"X-Chroma-Token: {KEY}; X-Team: {TEAM}"
 def test_headers_reach_the_server_and_are_never_shown(
     chroma: ChromaProcess, embedder: SentenceTransformerEmbedder, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    proxy = Proxy(chroma.port, {"X-Chroma-Token": KEY, "X-Team": TEAM})
+    proxy = ChromaProxy(chroma.port, {"X-Chroma-Token": KEY, "X-Team": TEAM})
     try:
         settings = settings_for(tmp_path, proxy.port, NEWSDESK_CHROMA_HEADERS=HEADERS)
         server = ChromaServer.from_settings(settings)
@@ -432,7 +369,7 @@ def test_malformed_headers_are_a_config_error_that_does_not_echo_them(tmp_path: 
 def test_gateway_errors_and_timeouts_are_retried(
     chroma: ChromaProcess, embedder: SentenceTransformerEmbedder, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    proxy = Proxy(chroma.port, {})
+    proxy = ChromaProxy(chroma.port, {})
     try:
         settings = settings_for(tmp_path, proxy.port, NEWSDESK_CHROMA_TIMEOUT="2", NEWSDESK_CHROMA_RETRIES="3")
         proxy.faults += [("heartbeat", "status", 502), ("upsert", "status", 503), ("upsert", "stall", 4.0)]

@@ -7,7 +7,7 @@ must fail and leave the live index as it was.
 All of Ray's traffic stays on 127.0.0.1: every process runs with RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0,
 which keeps the loopback address as given. Ray's own `ray start` refuses to add a worker node with
 that setting (it takes it to mean "single-machine only"), so a worker node is started by the same
-command through ``NODE``: it reads the setting as 1 when ray is imported, which lets the command
+command through ``helpers.RAY_LOOPBACK_NODE``: it reads the setting as 1 when ray is imported, which lets the command
 add the node, sets it back to 0 for every process the node starts, and keeps the
 ``--node-ip-address=127.0.0.1`` it is given instead of replacing it by the machine's network address.
 """
@@ -19,7 +19,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import HORNE
+from helpers import HORNE, RAY_LOOPBACK_NODE, free_port
 
 from assistant import distributed
 from assistant.config import Settings
@@ -49,21 +48,7 @@ RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": 
            # a killed node is declared dead after ~3 s instead of ~30 s, so its actors restart sooner
            "RAY_health_check_period_ms": "1000", "RAY_health_check_failure_threshold": "3"}
 ARTICLES, ARTICLES_PER_FILE = 16, 4
-NODE = (  # `ray start` for a worker node on 127.0.0.1 (see the module's docstring)
-    "import os, sys\n"
-    "os.environ['RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER'] = '1'\n"
-    "from ray._private import services\n"
-    "os.environ['RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER'] = '0'\n"
-    "services.resolve_ip_for_localhost = lambda host: host\n"
-    "from ray.scripts.scripts import main\n"
-    "sys.exit(main())\n"
-)
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -117,7 +102,7 @@ class Cluster:
                 f"--metrics-export-port={free_port()}", f"--runtime-env-agent-port={free_port()}"]
 
     def worker_node(self) -> Node:
-        return Node([sys.executable, "-c", NODE, "start", "--block", f"--address={self.address}", "--num-cpus=2", *self.common()])
+        return Node([sys.executable, "-c", RAY_LOOPBACK_NODE, "start", "--block", f"--address={self.address}", "--num-cpus=2", *self.common()])
 
     def start(self, workers: int) -> None:
         self.head.start(self.temp / "head.log")

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from helpers import REPO, SEEDS, assert_quotes_verify
+from helpers import REPO, SEEDS, ChromaProxy, assert_quotes_verify
 
 from assistant import store
 from assistant.chat import Newsdesk
@@ -211,59 +211,11 @@ def test_token_is_sent_as_a_bearer_header() -> None:
     assert seen and seen[0] == "Bearer s3cret-token"
 
 
-class TokenProxy:
-    """A reverse proxy in front of a real `chroma run` that forwards only requests carrying the token
-    (how a token-checking deployment of the open-source server is put together); it records every
-    Authorization header it saw."""
-
-    def __init__(self, upstream: int, token: str) -> None:
-        import http.client
-
-        self.seen: list[str | None] = []
-        seen = self.seen
-
-        class Forward(BaseHTTPRequestHandler):
-            def _handle(self) -> None:
-                seen.append(self.headers.get("Authorization"))
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if self.headers.get("Authorization") != f"Bearer {token}":
-                    self._reply(401, [("Content-Type", "application/json")], b'{"error":"Unauthorized","message":"bad token"}')
-                    return
-                conn = http.client.HTTPConnection("127.0.0.1", upstream, timeout=60)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection", "authorization")}
-                conn.request(self.command, self.path, body=body or None, headers=headers)
-                got = conn.getresponse()
-                data = got.read()
-                conn.close()
-                kept = [(k, v) for k, v in got.getheaders() if k.lower() not in ("transfer-encoding", "connection", "content-length")]
-                self._reply(got.status, kept, data)
-
-            def _reply(self, status: int, headers: list[tuple[str, str]], data: bytes) -> None:
-                self.send_response(status)
-                for k, v in headers:
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Forward)
-        self.port = int(self.httpd.server_address[1])
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-
-
 @pytest.mark.slow
 def test_a_token_checking_server_is_used_with_the_token_and_refused_without(
     chroma: Server, embedder: SentenceTransformerEmbedder, tmp_path: Path
 ) -> None:
-    proxy = TokenProxy(chroma.port, "s3cret-token")
+    proxy = ChromaProxy(chroma.port, {"Authorization": "Bearer s3cret-token"})
     try:
         env = {"NEWSDESK_CHROMA_HOST": "127.0.0.1", "NEWSDESK_CHROMA_PORT": str(proxy.port), "NEWSDESK_INDEX_DIR": str(tmp_path / "index")}
         settings = Settings.from_env({**env, "NEWSDESK_CHROMA_TOKEN": "s3cret-token"})
@@ -272,7 +224,8 @@ def test_a_token_checking_server_is_used_with_the_token_and_refused_without(
         answer = desk.ask(QUESTION)
         assert any("more than 250,000 civilians are trapped" in q.text for q in answer.quotes)
         assert_quotes_verify(answer, desk.index)
-        assert len(proxy.seen) > 5 and set(proxy.seen) == {"Bearer s3cret-token"}  # every call carried it
+        sent = {next((v for k, v in h.items() if k.lower() == "authorization"), None) for h in proxy.seen}
+        assert len(proxy.seen) > 5 and sent == {"Bearer s3cret-token"}  # every call carried it
 
         for wrong in ({**env, "NEWSDESK_CHROMA_TOKEN": "guess"}, env):
             refused = Settings.from_env(wrong)
