@@ -26,6 +26,7 @@ set in this process before connecting, unless already set, and in the actors' en
 from __future__ import annotations
 
 import os
+import socket
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -47,6 +48,7 @@ RAY_EXTRA = "pip install 'newsdesk[ray]'"
 ENCODE_BATCH_CHARS = 64_000  # article text per encode call (about 70 chunks of ~900 characters)
 CALLS_PER_ACTOR = 2  # calls queued on each actor: one running, one waiting, so it never idles
 QUEUED_AT_MOST = 1024  # kept items waiting behind an unsent batch before it is sent anyway
+PROBE_SECONDS = 5.0  # a HOST:PORT address must accept a connection within this long
 STALL_SECONDS = 300.0  # no result from the cluster for this long: the build fails
 MAX_RESTARTS = 4  # restarts of one encoder actor (its process or node killed)
 MAX_TASK_RETRIES = 4  # re-runs of one call whose actor died
@@ -191,6 +193,7 @@ class RayBuild:
                 f"reach {self.address} through this machine's network address: set it before ray is imported."
             )
         try:
+            self._reachable()
             self._connect()
             self._start_actors()
         except BaseException:
@@ -206,6 +209,20 @@ class RayBuild:
     def built_with(self) -> dict[str, Any]:
         """What the manifest records of this build."""
         return {"ray": self.address, "encoders": len(self.actors)}
+
+    def _reachable(self) -> None:
+        """Fail within seconds when nothing listens at a HOST:PORT address (``ray.init`` itself retries for
+        over a minute); other forms ("auto", no port) are left to Ray."""
+        target = _host_port(self.settings.ray_address)
+        if target is None or self._ray.is_initialized():
+            return
+        try:
+            socket.create_connection(target, timeout=PROBE_SECONDS).close()
+        except OSError as exc:
+            raise NewsdeskError(
+                f"Cannot reach the Ray cluster at {self.address}: nothing answers there ({exc.strerror or type(exc).__name__}). "
+                "Start it (`ray start --head`) or unset NEWSDESK_RAY_ADDRESS; the index was not changed."
+            ) from None
 
     def _connect(self) -> None:
         ray = self._ray
@@ -362,6 +379,15 @@ def _for_workers(settings: Settings) -> Settings:
         embed_model=str(model.resolve()) if model.exists() else settings.embed_model,
         ray_address="",
     )
+
+
+def _host_port(address: str) -> tuple[str, int] | None:
+    """(host, port) of a "HOST:PORT" or "ray://HOST:PORT" address; None for "auto" or an address without a port."""
+    rest = address.strip().rpartition("://")[2].rpartition("@")[2].split("/", 1)[0]
+    host, sep, port = rest.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return None
+    return host.strip("[]"), int(port)
 
 
 def _loopback(address: str) -> bool:

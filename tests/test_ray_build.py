@@ -373,3 +373,21 @@ def test_a_ray_address_without_ray_installed_says_how_to_install_it(monkeypatch:
     monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` meets when the extra is not installed
     with pytest.raises(ConfigError, match=r"pip install 'newsdesk\[ray\]'"):
         distributed.RayBuild(Settings.from_env(ray_address="127.0.0.1:1"))
+
+
+def test_an_address_where_nothing_listens_fails_at_once_and_leaves_the_live_index(
+    embedder: OnnxEmbedder, tmp_path: Path
+) -> None:
+    """A mistyped or stopped cluster is said within seconds (ray.init alone retried for over a minute)."""
+    settings = Settings.from_env(index_dir=tmp_path / "index")
+    first = tmp_path / "first.jsonl"
+    first.write_text(json.dumps({"id": "a", "title": "Kept", "body": "The live index holds this article."}), encoding="utf-8")
+    rebuild([first], settings, embedder=embedder)
+    live = IndexPaths(settings.index_dir).live_generation()
+    address = f"127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    with pytest.raises(NewsdeskError, match=rf"Cannot reach the Ray cluster at {address}.*nothing answers") as failed:
+        rebuild([first], replace(settings, ray_address=address), embedder=embedder)
+    assert time.monotonic() - started < 20, "the unreachable address took as long as ray.init's own retries"
+    assert "the index was not changed" in str(failed.value)
+    assert IndexPaths(settings.index_dir).live_generation() == live
