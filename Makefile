@@ -38,7 +38,7 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 lint: $(TEST_STAMP)
-	$(VENV)/bin/ruff check assistant tests benchmarks app.py
+	$(VENV)/bin/ruff check assistant tests benchmarks evals app.py
 	$(VENV)/bin/mypy assistant
 
 test: $(TEST_STAMP) browser lint

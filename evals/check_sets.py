@@ -37,7 +37,7 @@ COPY_NGRAM = 8  # warn if the question shares this many consecutive words with a
 def load_articles(path):
     arts = {}
     with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
+        for line in f:
             line = line.strip()
             if not line:
                 continue
@@ -179,9 +179,10 @@ class Checker:
             ng = shared_ngram(q.get("question", ""), quote, COPY_NGRAM)
             if ng:
                 self.warn(w, f"question copies a {COPY_NGRAM}-word phrase from the quote: {ng!r}")
-        if typ in ("single", "followup") and ev and ans:
-            if not any(ans.lower() in e.get("quote", "").lower() for e in ev if isinstance(e, dict)):
-                self.warn(where, f"answer {ans!r} does not appear in its quote")
+        if typ in ("single", "followup") and ev and ans and not any(
+            ans.lower() in e.get("quote", "").lower() for e in ev if isinstance(e, dict)
+        ):
+            self.warn(where, f"answer {ans!r} does not appear in its quote")
         if typ == "multi" and ev and ans:
             quotes = " ".join(e.get("quote", "") for e in ev if isinstance(e, dict)).lower()
             missing = [p.strip() for p in ans.split(";") if p.strip() and p.strip().lower() not in quotes]

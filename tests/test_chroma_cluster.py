@@ -9,7 +9,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import SEEDS, ChromaProxy, assert_quotes_verify
+from helpers import SEEDS, ChromaProxy, assert_quotes_verify, free_port
 
 import assistant.indexing
 from assistant.chat import Newsdesk
@@ -57,12 +56,6 @@ STORIES = [
 
 
 # ---- a restartable `chroma run`, a reverse proxy in front of it ----------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class ChromaProcess:

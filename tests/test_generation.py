@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from fakes import ScriptedWriter
-from helpers import REPO, SEEDS, assert_quotes_verify
+from helpers import REPO, SEEDS, assert_quotes_verify, free_port
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -269,12 +269,6 @@ def test_prompt_given_to_the_writer_delimits_the_planted_article(index: Index, r
 
 
 # ---- failures --------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def offline_text(index: Index, retrieval: Retrieval, settings: Settings) -> str:

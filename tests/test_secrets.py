@@ -14,8 +14,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
-from helpers import REPO, SEEDS
-from ui_helpers import free_port
+from helpers import REPO, SEEDS, free_port
 
 from assistant.config import REDACTED, SET, Settings, env_name, redact, redact_logs, redact_url
 from assistant.embedding import Embedder

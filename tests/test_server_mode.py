@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -16,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from helpers import REPO, SEEDS, ChromaProxy, assert_quotes_verify
+from helpers import REPO, SEEDS, ChromaProxy, assert_quotes_verify, free_port
 
 from assistant import store
 from assistant.chat import Newsdesk
@@ -49,12 +48,6 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_chroma(data: Path) -> Server:

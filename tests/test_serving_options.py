@@ -13,8 +13,7 @@ from pathlib import Path
 
 import gradio as gr
 import pytest
-from helpers import REPO
-from ui_helpers import free_port
+from helpers import REPO, free_port
 
 from assistant import ui
 from assistant.config import Settings

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from helpers import SEEDS  # noqa: E402, F401  (the seed page alone)
+from helpers import SEEDS, free_port  # noqa: E402, F401  (the seed page alone)
 
 from assistant.chat import Newsdesk  # noqa: E402
 from assistant.config import Settings  # noqa: E402
@@ -33,12 +32,6 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 SEED_QUESTION = "How many civilians are trapped in eastern Aleppo?"
 SEED_QUOTE = "more than 250,000 civilians are trapped"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
