@@ -17,11 +17,13 @@ from datetime import date
 from .answering import answer as decide
 from .config import Settings
 from .embedding import Embedder, make_embedder
+from .errors import IndexDamagedError, NewsdeskError
 from .generation import Writer, make_writer
 from .question import publishers_named, standalone_query
 from .records import Answer, Filters
 from .retrieval import Retrieval, resolve_publishers, retrieve
 from .store import ChromaServer, Index, IndexPaths, open_index
+from .store.integrity import damage
 from .timeframe import find_period, format_range
 
 
@@ -40,7 +42,10 @@ class Newsdesk:
     ``LIVE`` changes when a build publishes (a new name), and also when the file is rewritten or
     touched with the same name: a chat answering from an earlier generation because the live one
     could not be opened (``Index.notice``) tries the live one again then. It never retries on its
-    own, so a damaged generation is not reopened at every question."""
+    own, so a damaged generation is not reopened at every question. Damage found while answering
+    (an article whose stored text no longer matches its digest) is handled like damage found at
+    open: the question is asked again of the newest earlier generation that opens, which answers
+    from then on (with its notice), until ``LIVE`` changes."""
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None, writer: Writer | None = None) -> None:
         self.settings = settings
@@ -50,6 +55,7 @@ class Newsdesk:
         self._paths = IndexPaths(settings.index_dir)
         self._index: Index | None = None
         self._live: tuple[object, ...] | None = None  # what LIVE was when the index was opened
+        self._damaged: dict[str, str] = {}  # generations found damaged while answering, and what was found
         self._lock = threading.Lock()
 
     def _live_state(self) -> tuple[object, ...]:
@@ -67,9 +73,29 @@ class Newsdesk:
         state = self._live_state()
         with self._lock:
             if self._index is None or state != self._live:
-                self._index = open_index(self.settings.index_dir, self.embedder, ChromaServer.from_settings(self.settings))
+                if state != self._live:
+                    self._damaged.clear()  # LIVE changed: every generation may be tried again
+                self._index = self._open()
                 self._live = state
             return self._index
+
+    def _open(self) -> Index:
+        server = ChromaServer.from_settings(self.settings)
+        return open_index(self.settings.index_dir, self.embedder, server, damaged=self._damaged)
+
+    def _fall_back(self, damaged: Index, exc: IndexDamagedError) -> bool:
+        """After ``exc`` was found in ``damaged`` while answering: open the generation that serves instead.
+        False when none can (the error stands)."""
+        with self._lock:
+            if self._index is not damaged:  # another question already moved on
+                return self._index is not None
+            self._damaged[damaged.dir.name] = damage(damaged.dir, exc)
+            try:
+                self._index = self._open()
+            except NewsdeskError:  # no earlier generation serves: keep this one, each question says what it finds
+                del self._damaged[damaged.dir.name]
+                return False
+            return True
 
     def ask(
         self,
@@ -81,8 +107,19 @@ class Newsdesk:
         """Answer ``question`` (a turn of the conversation ``history``) within ``filters``.
 
         With an LLM writer configured, ``on_text`` receives the checked text as it streams."""
-        started = time.perf_counter()
         index = self.index
+        try:
+            return self._ask(index, question, history, filters, on_text)
+        except IndexDamagedError as exc:
+            if not self._fall_back(index, exc):
+                raise
+        answer = self._ask(self.index, question, history, filters, on_text)
+        return replace(answer, notes=(*answer.notes, self.index.notice))  # what was found, and which generation answers
+
+    def _ask(
+        self, index: Index, question: str, history: Sequence[str], filters: Filters, on_text: Callable[[str], None] | None
+    ) -> Answer:
+        started = time.perf_counter()
         found = self.search(question, history, filters)
         answer = decide(
             question, found.retrieval, index, self.settings, writer=self.writer, on_text=on_text, elsewhere=found.elsewhere

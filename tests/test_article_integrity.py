@@ -23,6 +23,7 @@ from assistant.indexing import rebuild
 from assistant.store import IndexPaths, integrity, open_index
 from assistant.store.tables import LOOKUP
 from assistant.ui import Chat
+from assistant.ui.handlers import render_index_banner
 
 SEED_ID = "000_1188ee5dcc83ef1c"
 SEED = SEEDS / f"{SEED_ID}.txt"  # the seed article alone (seeds/ may hold other files)
@@ -130,3 +131,37 @@ def test_a_chroma_close_error_before_publishing_fails_the_build_and_live_is_unch
     assert paths.live.read_text(encoding="utf-8") == live_text
     assert [p.name for p in paths.generations.iterdir()] == [live.name], "the unpublished generation is removed"
     assert TRUE_TEXT in " ".join(Newsdesk(settings, embedder).ask(QUESTION).text.split())
+
+
+def test_damage_found_while_answering_switches_the_chat_to_the_previous_generation(
+    settings: Settings, embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rebuild([SEED], settings, embedder=embedder)
+    previous = live_of(settings)
+    (tmp_path / "more.jsonl").write_text(json.dumps({
+        "id": "quay", "title": "Quay repairs begin", "publisher": "Harbour Post", "date": "2016-10-02",
+        "body": "Repairs to the north quay began on Monday and will take six weeks, the harbour board said.",
+    }) + "\n", encoding="utf-8")
+    rebuild([SEED, tmp_path / "more.jsonl"], settings, embedder=embedder)
+    live = live_of(settings)
+    desk = Newsdesk(settings, embedder)
+    chat = Chat(desk, settings)
+    assert desk.index.dir == live and desk.index.notice == ""
+    # the chat has the live generation open (no article read yet: one read is kept in memory); its articles
+    # are damaged under it, in a file too large to hash at open
+    monkeypatch.setattr(integrity, "HASH_AT_OPEN_BYTES", 0, raising=False)
+    damage_in_place(live / "articles.jsonl", "250,000", "850,000")
+
+    answer = desk.ask(QUESTION)
+    assert TRUE_TEXT in " ".join(answer.text.split()) and "850,000" not in answer.text
+    assert answer.quotes and all(q.text in SEED.read_text(encoding="utf-8") for q in answer.quotes)
+    assert desk.index.dir == previous  # later questions are answered there too, without trying the damaged one again
+    assert live.name in desk.index.notice and "digest" in desk.index.notice
+    assert any("previous generation" in n for n in answer.notes), answer.notes
+    shown = chat.ask_api(QUESTION)
+    assert shown["error"] is None and shown["answer"] is not None and "850,000" not in shown["html"]
+    banner = render_index_banner(*chat.serving())
+    assert 'data-state="stale"' in banner and live.name in banner  # the chat's banner says which generation answers
+
+    rebuild([SEED, tmp_path / "more.jsonl"], settings, embedder=embedder)  # a rebuild publishes: the chat takes it
+    assert desk.index.dir == live_of(settings) != live and desk.index.notice == ""

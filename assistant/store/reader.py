@@ -8,7 +8,7 @@ the live generation is damaged, the newest finished one that opens answers inste
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -234,15 +234,23 @@ class Index:
         return [(self.chunk_rows[i].id, float(scores[i])) for i in top if scores[i] > 0]
 
 
-def open_index(index_dir: Path, embedder: Embedder, server: ChromaServer | None = None, *, any_store: bool = False) -> Index:
+def open_index(
+    index_dir: Path, embedder: Embedder, server: ChromaServer | None = None, *, any_store: bool = False,
+    damaged: Mapping[str, str] | None = None,
+) -> Index:
     """The live generation, checked against the configured model and store (``server``, or None
     for the embedded store). If it is damaged, the newest finished generation that opens serves
     instead and its ``notice`` says so; if none does, an ``IndexDamagedError`` says how to rebuild.
-    ``any_store`` also opens a generation of the other store (a rebuild reusing its vectors)."""
+    ``any_store`` also opens a generation of the other store (a rebuild reusing its vectors).
+    ``damaged`` names generations already found damaged after they were opened (while answering),
+    with what was found: they are not opened again."""
     paths = IndexPaths(index_dir)
     live = paths.live_generation()
     if live is None:
         raise IndexMissingError(f"No index in {index_dir}. {BUILD_HINT}")
+    known = dict(damaged or {})
+    if live.name in known:
+        return _fall_back(paths, live, known[live.name], embedder, server, any_store, known)
     try:
         return _open_generation(live, embedder, server, any_store)
     except (IndexMismatchError, ChromaUnavailableError):
@@ -257,9 +265,17 @@ def open_index(index_dir: Path, embedder: Embedder, server: ChromaServer | None 
                 "files when it opens them. Free space or make the directory writable (or keep the vectors on a Chroma "
                 "server, NEWSDESK_CHROMA_HOST), then try again."
             ) from exc
-        damaged = damage(live, exc)
+        found = damage(live, exc)
+    return _fall_back(paths, live, found, embedder, server, any_store, known)
+
+
+def _fall_back(
+    paths: IndexPaths, live: Path, damaged: str, embedder: Embedder, server: ChromaServer | None, any_store: bool,
+    known: Mapping[str, str],
+) -> Index:
+    """The newest finished generation other than the damaged live one (and those in ``known``) that opens."""
     for directory in paths.complete_generations():
-        if directory == live:
+        if directory == live or directory.name in known:
             continue
         try:
             index = _open_generation(directory, embedder, server, any_store)
