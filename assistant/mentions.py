@@ -101,6 +101,11 @@ _DATE_RELATIVE = re.compile(
     r"the\s(?:previous|following))\s(?:week|weekend|month|year|spring|summer|autumn|fall|winter|night|morning|evening|"
     rf"afternoon|decade|season|quarter)|(?:the\s)?(?:first|second|third|fourth)\squarter|(?:{_UNITS}|{_TENS}|a|an|"
     rf"several|a\sfew|a\scouple\sof)\s{_UNIT_OF_TIME}\sago)\b")
+_DURATION_UNIT = r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centuries|century)"
+_ABOUT = r"(?:(?:almost|nearly|about|around|roughly|some|over|under|(?:just\s)?(?:more|less|fewer)\sthan|at\sleast|up\sto)\s)?"
+# a length of time: "almost four hours", "nearly a year", "a seven-year (period)", "18 months"; "three years ago" is a date
+_DURATION = re.compile(rf"(?i)\b{_ABOUT}(?:{DIGITS}|{WORD_NUMBER}|a|an|several|a\sfew|a\scouple\sof|many)[\s-]"
+                       rf"(?:and[\s-]a[\s-]half[\s-])?{_DURATION_UNIT}\b(?![\s-]+ago\b)")
 _DATE_JOIN = re.compile(r"[,\s]{1,3}")
 _WEEKDAY_END = re.compile(r"(?i)(?:day|morning|afternoon|evening|night)$")
 NUMBER_WORDS = word_set(f"{_UNITS} {_TENS} {_SCALE} dozen dozens hundreds thousands millions billions".replace("|", " "))
@@ -213,6 +218,9 @@ def _spans(sentence: str, kind: AnswerKind) -> tuple[Span, ...]:
             sentence[s.end:].startswith((" of ", " another")) or _PRONOUN_ONE.search(sentence[:s.start])))
     if kind == "reason":
         return tuple(_reasons(sentence, h.near(REASON_WORDS)))
+    if kind == "duration":
+        return tuple(_outside(_scan(sentence, "duration", [m.span() for m in _DURATION.finditer(sentence)]),
+                              _spans(sentence, "date")))
     return tuple(r for r in _names(sentence) if kind == "name" or r.kind in (kind, "name"))
 
 

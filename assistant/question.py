@@ -13,10 +13,14 @@ from .mentions import find_spans
 from .records import Article, Hit
 from .spans import AnswerKind, asked_kind
 
-FIGURE_NAMES: dict[str, str] = {"share": "share or percentage", "money": "amount of money", "number": "figure", "date": "date"}
+FIGURE_NAMES: dict[str, str] = {
+    "share": "share or percentage", "money": "amount of money", "number": "figure", "date": "date", "duration": "length of time",
+}
 # what else answers a question asking for a kind of quantity: "how much of the budget" is answered by an amount
 # or by a share, "how many of the voters" by a count or by a share
-_ALSO_ANSWERS: dict[str, tuple[AnswerKind, ...]] = {"money": ("money", "share"), "share": ("share", "money"), "number": ("number", "share")}
+_ALSO_ANSWERS: dict[str, tuple[AnswerKind, ...]] = {
+    "money": ("money", "share"), "share": ("share", "money"), "number": ("number", "share"), "duration": ("duration", "number"),
+}
 
 
 @dataclass(frozen=True)

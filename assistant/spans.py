@@ -1,7 +1,7 @@
 """Answer spans: the kind of answer a question asks for, and where a sentence states one.
 
 ``asked_kind`` reads a question's structure — its wh-word and the class of its head noun — and
-names the kind of answer wanted (a person, organisation, place, date, number, amount, share,
+names the kind of answer wanted (a person, organisation, place, date, number, amount, share, length of time,
 reason or other name), or ``None`` for an open question ("what did X say about Y").
 ``answer_span`` picks, among the candidates ``find_spans`` finds in a sentence (see ``mentions``),
 the one that answers the question: of the asked kind, not already stated in the question, and
@@ -111,6 +111,8 @@ def _how_kind(rest: list[str]) -> AnswerKind | None:
         if rest[1:2] == ["of"]:
             return "share"
         return "money" if _MONEY_CUE.search(" ".join(rest[1:])) else "number"
+    if word == "long" and rest[1:2] != ["is"]:  # "how long did it last" (not "how long is the wall")
+        return "duration"
     if word in MEASURE_WORDS:
         return "number"
     return "reason" if word == "come" else None
@@ -154,11 +156,11 @@ def asked_kind(question: str) -> AnswerKind | None:
 _WORD = re.compile(r"\w[\w'’]*\w|\w")
 # A kind that may stand in for the asked one, at a quarter of the weight: a person for an organisation
 # and the reverse; an amount of money for a share (a question asking how much of a budget went somewhere
-# is answered by an amount as well as by a percentage) and a share for a number (a question asking how
-# large a rise or fall was is answered by a percentage).
+# is answered by an amount as well as by a percentage), a share for a number (a question asking how
+# large a rise or fall was is answered by a percentage) and a number for a length of time ("lasted 40").
 _SECOND_CHOICE: dict[str, tuple[AnswerKind, ...]] = {
     "person": ("organisation",), "organisation": ("person",), "share": ("money",), "money": ("share",),
-    "number": ("share",),
+    "number": ("share",), "duration": ("number",),
 }
 TIER_WEIGHTS = (1.0, 0.5, 0.25)  # the asked class, an unclassified name, the other of person/organisation
 HALF_WEIGHT_CHARS = 10  # a shared word this many characters away counts half as much as an adjacent one

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 from typing import Literal, NamedTuple
 
-AnswerKind = Literal["person", "organisation", "place", "date", "number", "money", "share", "name", "reason"]
+AnswerKind = Literal["person", "organisation", "place", "date", "number", "money", "share", "duration", "name", "reason"]
 NAMED_KINDS: frozenset[str] = frozenset({"person", "organisation", "place", "name"})
 
 

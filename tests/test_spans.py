@@ -66,6 +66,9 @@ def answer(question: str, sentence: str) -> str | None:
     ("What proportion of the budget goes to schools?", "share"),
     ("How much of the forest was lost?", "share"),
     ("What was the unemployment rate?", "share"),
+    ("How long did the siege last?", "duration"),
+    ("How long had the talks been going on?", "duration"),
+    ("How long is the border wall?", "number"),
     ("Why did the talks collapse?", "reason"),
     ("What was the reason for the delay?", "reason"),
     ("For what reason was he detained?", "reason"),
@@ -165,6 +168,26 @@ def test_numbers() -> None:
     assert texts("Between 10 and 15 boats, or two or three ferries, sank.", "number") == ["Between 10 and 15", "two or three"]
     assert texts("The 70-year-old won 2.5 million votes.", "number") == ["70", "2.5 million"]
     assert texts("One of the guards said no one saw the F-35 at 3:30.", "number") == []
+
+
+def test_durations() -> None:
+    assert texts("The session lasted almost four hours, after nearly a year of talks.", "duration") == \
+        ["almost four hours", "nearly a year"]
+    assert texts("The law requires a seven-year cooling-off period; the war is in its 18th month.", "duration") == ["seven-year"]
+    assert texts("He served two and a half years and left 18 months ago.", "duration") == ["two and a half years"]
+    assert texts("The rally on Monday drew 5,000 people in 2016.", "duration") == []
+
+
+def test_a_duration_answers_how_long_and_a_number_stands_in_for_one() -> None:
+    assert answer("How long did the news conference run?",
+                  "During a Q&A session that lasted almost four hours, reporters kept returning to the claims.") == \
+        "almost four hours"
+    assert answer("How long is the cooling-off period?",  # a length, asked with "is": a number answers
+                  "The law requires a seven-year cooling-off period.") is not None
+    assert answer("How long did the strike last?", "The strike, which lasted 40, ended.") == "40"
+    assert answer("How long had the war lasted?", "The war has lasted five years, officials said in 2016.") == "five years"
+    assert answer("How long did the five-year war last?", "The five-year war ended in May.") is None  # already in it
+    assert answer("How long did the strike last?", "The strike ended on Friday after talks.") is None
 
 
 def test_numbers_exclude_dates_amounts_and_shares() -> None:
