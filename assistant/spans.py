@@ -166,7 +166,10 @@ TIER_WEIGHTS = (1.0, 0.5, 0.25)  # the asked class, an unclassified name, the ot
 HALF_WEIGHT_CHARS = 10  # a shared word this many characters away counts half as much as an adjacent one
 _PASSIVE = re.compile(r"(?i)\bwho\s+(?:was|were|is|are|(?:has|have|had)\s+been|will\s+be)\s+(?:\w+(?:ed|en|wn)|shot|hit|"
                       r"sent|held|caught|hurt|told|paid|sold|bought|led|left|struck|won|lost|sworn|born)\b(?!.*\bby\b)")
-_SPATIAL = re.compile(r"(?i)\b(?:in|at|from|to|near|across|outside|inside|into|throughout|towards?)\s+(?:the\s+)?$")
+# what makes an unclassified name a place: a spatial preposition before it, or a place noun and "of" ("the town of …")
+_SPATIAL = re.compile(r"(?i)\b(?:(?:in|at|from|to|near|across|outside|inside|into|through|throughout|around|within|along|"
+                      r"towards?)\s+(?:the\s+)?|(?:town|city|village|county|state|province|region|district|borough|"
+                      r"capital|port|island|suburb|neighbou?rhood|municipality)\s+of\s+)$")
 _AS_A_RESULT = re.compile(r"(?i)as\s+a\s+result\b")
 _AGENT = re.compile(r"\b[Bb]y\s+(?:[A-Z][\w.'’]*\s+){0,3}$")  # "by (President) …": the agent
 
@@ -204,7 +207,7 @@ def _stated(span: Span, q: _Question) -> bool:
 
 
 def _tier(span: Span, asked: AnswerKind, sentence: str) -> int | None:
-    """0 for the class asked, 1 for an unclassified name (for a place, only after "in", "at", "from", …),
+    """0 for the class asked, 1 for an unclassified name (for a place, only after "in", "at", "through", … or "the town of"),
     2 for a kind that may stand in for the asked one (``_SECOND_CHOICE``); ``None`` for any other class."""
     if asked == "reason":  # "because", "due to", "citing" before "after", "amid", "over", "since", "as"
         return 1 if span.text.split()[0].lower() in WEAK_REASONS and not _AS_A_RESULT.match(span.text) else 0
@@ -213,7 +216,7 @@ def _tier(span: Span, asked: AnswerKind, sentence: str) -> int | None:
     if asked not in NAMED_KINDS or asked == "name" or span.kind == asked:
         return 0
     if span.kind == "name":
-        return 1 if asked != "place" or _SPATIAL.search(sentence, max(0, span.start - 16), span.start) else None
+        return 1 if asked != "place" or _SPATIAL.search(sentence, max(0, span.start - 24), span.start) else None
     return 2 if span.kind in _SECOND_CHOICE.get(asked, ()) else None
 
 

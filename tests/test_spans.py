@@ -190,6 +190,17 @@ def test_a_duration_answers_how_long_and_a_number_stands_in_for_one() -> None:
     assert answer("How long did the strike last?", "The strike ended on Friday after talks.") is None
 
 
+def test_an_unknown_name_is_a_place_after_a_place_noun_and_of_or_a_spatial_preposition() -> None:
+    assert answer("Through which town did the parade pass?",
+                  "As many as 30 cars paraded through the town of Roxboro, some bearing flags.") == "Roxboro"
+    assert answer("In which city will the journalists appear in court?",
+                  "They are due to appear in court in the main city of Yangon on Wednesday.") == "Yangon"
+    assert answer("Which town did the convoy cross?", "The convoy drove through Quillan before dawn.") == "Quillan"
+    # an unknown name with no such lead-in is not taken for a place
+    assert answer("In which city will the journalists appear in court?", "Judge Marrow said they will appear in court.") is None
+    assert answer("Where did the band play?", "The band, Quillan, played its last show.") is None
+
+
 def test_numbers_exclude_dates_amounts_and_shares() -> None:
     sentence = "In 2015 the firm paid $40 million for 25 percent of 300 stores."
     assert texts(sentence, "number") == ["300"]
