@@ -171,6 +171,16 @@ _SPATIAL = re.compile(r"(?i)\b(?:(?:in|at|from|to|near|across|outside|inside|int
                       r"towards?)\s+(?:the\s+)?|(?:town|city|village|county|state|province|region|district|borough|"
                       r"capital|port|island|suburb|neighbou?rhood|municipality)\s+of\s+)$")
 _AS_A_RESULT = re.compile(r"(?i)as\s+a\s+result\b")
+_MONTH_WORD = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
+# A question naming the grain of the date it asks for is answered only by a date of that grain: "in what year"
+# by one holding a year ("on Thursday" or "last week" does not say it), "on what date" or "what day" by a day
+# (a weekday, a day of a month, yesterday, today, tomorrow), not "next month" or "the past week".
+_GRAINS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
+    (re.compile(r"(?i)\b(?:what|which)\s+year\b"), re.compile(r"(?<!\d)(?:1[89]|20)\d\d(?!\d)|['’]\d\d\b")),
+    (re.compile(r"(?i)\b(?:what|which)\s+(?:date|day)\b"), re.compile(
+        rf"(?i)\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b|\b(?:yesterday|today|tonight|tomorrow)\b"
+        rf"|\b{_MONTH_WORD}\s\d{{1,2}}\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s(?:of\s)?{_MONTH_WORD}|\b\d{{4}}-\d\d-\d\d\b|\b\d{{1,2}}/\d{{1,2}}\b")),
+)
 _AGENT = re.compile(r"\b[Bb]y\s+(?:[A-Z][\w.'’]*\s+){0,3}$")  # "by (President) …": the agent
 
 
@@ -181,13 +191,16 @@ class _Question:
     stems: frozenset[str]
     prefixes: frozenset[str]  # the stems' first three letters: a word whose stem is one of them begins so
     passive: bool  # "who was named …?" asks for the one named, not the one who named
+    grain: re.Pattern[str] | None  # "in what year …?" / "on what date …?": what a date must hold to answer it
 
 
 @lru_cache(maxsize=1024)
 def _parse(question: str) -> _Question:
     stems = frozenset(terms(question))
-    return _Question(_kind_of(question), " ".join(question.lower().split()), stems, frozenset(s[:3] for s in stems),
-                     _PASSIVE.search(question) is not None)
+    kind = _kind_of(question)
+    grain = next((p for asked, p in _GRAINS if kind == "date" and asked.search(question)), None)
+    return _Question(kind, " ".join(question.lower().split()), stems, frozenset(s[:3] for s in stems),
+                     _PASSIVE.search(question) is not None, grain)
 
 
 def _stated(span: Span, q: _Question) -> bool:
@@ -251,7 +264,7 @@ def answer_span(question: str, sentence: str) -> Span | None:
     best: tuple[float, int, int, Span] | None = None
     for span in candidates:
         tier = _tier(span, q.kind, sentence)
-        if tier is None or _stated(span, q):
+        if tier is None or _stated(span, q) or (q.grain is not None and not q.grain.search(span.text)):
             continue
         score = _closeness(span, anchors) * TIER_WEIGHTS[tier]
         if q.passive and _AGENT.search(sentence, max(0, span.start - 40), span.start):

@@ -201,6 +201,18 @@ def test_an_unknown_name_is_a_place_after_a_place_noun_and_of_or_a_spatial_prepo
     assert answer("Where did the band play?", "The band, Quillan, played its last show.") is None
 
 
+def test_a_question_naming_the_grain_of_a_date_wants_a_date_of_that_grain() -> None:
+    assert answer("In what year was the association founded?", "They announced it together on Thursday.") is None
+    assert answer("In what year was the association founded?", "The association, founded in 1978, met on Thursday.") == "1978"
+    assert answer("Which year did the plant open?", "The plant, opened in 1962, closed last week.") == "1962"
+    assert answer("On what date will the leader travel to Moscow?",
+                  "In the past month they spoke often; he is expected to travel to Moscow again next month.") is None
+    assert answer("On what date will the leader travel to Moscow?", "He is expected to travel to Moscow on Jan. 12.") == "Jan. 12"
+    assert answer("What day did the markets fall?", "Markets fell sharply on Monday, a week after the vote.") == "Monday"
+    # "when" names no grain: a relative date answers it
+    assert answer("When will the leader travel to Moscow?", "He is expected to travel to Moscow again next month.") == "next month"
+
+
 def test_numbers_exclude_dates_amounts_and_shares() -> None:
     sentence = "In 2015 the firm paid $40 million for 25 percent of 300 stores."
     assert texts(sentence, "number") == ["300"]
