@@ -12,6 +12,7 @@ from .lexical import terms
 from .mentions import find_spans
 from .records import Article, Hit
 from .spans import AnswerKind, asked_kind
+from .vocabulary import DEMONYMS
 
 FIGURE_NAMES: dict[str, str] = {
     "share": "share or percentage", "money": "amount of money", "number": "figure", "date": "date", "duration": "length of time",
@@ -59,19 +60,36 @@ def question_parts(question: str) -> list[str]:
 
 
 def missing_names(question: str, hits: tuple[Hit, ...]) -> list[str]:
-    """Names in the question (capitalised words after its first) that none of ``hits``' articles mention."""
+    """Names in the question (capitalised words after its first) that none of ``hits``' articles mention.
+
+    A nationality ("American", "Syrian") is not counted: articles often name the country instead ("the
+    U.S. threat"). An abbreviation counts as mentioned written with or without its dots ("US", "U.S.")."""
     words = re.findall(r"[^\W\d_][\w'’.-]*", question)
     named: dict[str, str] = {}
+    initials: dict[str, str] = {}
     for word in words[1:]:
-        if word[0].isupper():
-            for stem in terms(word):
-                named.setdefault(stem, word.rstrip(".").removesuffix("'s").removesuffix("’s"))
-    if not named or not hits:
+        if not word[0].isupper():
+            continue
+        bare = word.rstrip(".").removesuffix("'s").removesuffix("’s")
+        if bare.lower() in DEMONYMS:
+            continue
+        letters = bare.replace(".", "")
+        if letters.isalpha() and letters.isupper() and len(letters) <= 4:
+            initials.setdefault(letters, bare)
+            continue
+        for stem in terms(word):
+            named.setdefault(stem, bare)
+    if not (named or initials) or not hits:
         return []
     mentioned: set[str] = set()
     for h in hits:
         mentioned |= article_terms(h.article)
-    return [word for stem, word in named.items() if stem not in mentioned]
+    missing = [word for stem, word in named.items() if stem not in mentioned]
+    for letters, word in initials.items():
+        written = re.compile(r"(?<![\w.])" + r"\.?".join(letters) + r"\.?(?!\w)")
+        if not any(written.search(f"{h.article.title}\n{h.article.body}") for h in hits):
+            missing.append(word)
+    return missing
 
 
 @lru_cache(maxsize=256)

@@ -140,6 +140,12 @@ def test_names_are_the_capitalised_words_after_the_first() -> None:
     # "Did" only opens the question; "Valley" is named by the publisher, "Nevada" in the text, "Ridgeview's" by its stem.
     assert missing_names(question, hits) == ["Oakdale", "Carson"]
     assert missing_names(question, ()) == []  # no stories: nothing to compare with
+    # a nationality may be written as its country; an abbreviation with or without its dots
+    us_body = "The U.S. threat to impose sanctions on Russia caused deep misunderstanding, the Kremlin said."
+    us = (Hit(Chunk("b", 0, 0, len(us_body), us_body), Article("b", "Sanctions", us_body, None, None, None, None, None,
+                                                                "feed.jsonl", 2), 1.0, 1, 1),)
+    assert missing_names("What did the American sanctions threat against the Russian government cause?", us) == []
+    assert missing_names("What did the US threat cause, according to the EU and the Kremlin?", us) == ["EU"]
     share = "What share of voters backed it?"
     assert abstention_reason(share, evidence_of(share, "The measure passed."), Settings.from_env()) == (
         "The closest passages give no share or percentage for it."
