@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from .answerability import shipped_model, signals
-from .composer import compose, direct_answer, lead_answer, related_stories
+from .composer import compose, direct_answer, lead_answer, near_best, related_stories
 from .config import Settings
 from .generation import (
     MAX_QUOTES,
@@ -35,7 +35,7 @@ from .generation import (
     select_passages,
     write_draft,
 )
-from .question import join_names
+from .question import join_names, speaker, speaks
 from .records import NOT_FOUND, Answer, Outcome, Quote, Source, source_for
 from .retrieval import Retrieval
 from .spans import asked_kind
@@ -55,6 +55,7 @@ NAMED_ANSWERS: dict[str, str] = {
 }
 MISSING_NAMES_LIMIT = 2  # this many names no top story mentions and the question is about something else
 NEAREST_SHOWN = 3
+SPEAKER_REACH = 300  # characters before a sentence where the speaker it quotes may be named
 
 
 @dataclass(frozen=True)
@@ -83,10 +84,23 @@ def judge(question: str, retrieval: Retrieval, settings: Settings, idf: Callable
         return Judgement("not_answered", f"The closest passages give no {found.figure} for it.", score)
     if score < model.threshold:
         return Judgement("not_answered", _why_not(found.kind, found.uncovered), score)
+    said_by = speaker(question)
+    if said_by is not None and not _gives_words_of(said_by, retrieval):
+        return Judgement("not_answered", f"None of the closest passages gives what {said_by} said.", score)
     asked = asked_kind(question)
     if asked in NAMED_ANSWERS and not retrieval.parts and lead_answer(question, retrieval) is None:
         return Judgement("not_answered", f"None of the closest passages gives {NAMED_ANSWERS[asked]} it asks for.", score)
     return Judgement("answered", "", score)
+
+
+def _gives_words_of(name: str, retrieval: Retrieval) -> bool:
+    """Does a sentence near the best report words of ``name`` (named there or just before it)?"""
+    bodies = {h.article.id: h.article.body for h in retrieval.hits}
+    for ev in near_best(retrieval):
+        body = bodies.get(ev.article_id, "")
+        if speaks(name, ev.text, body[max(0, ev.start - SPEAKER_REACH):ev.start]):
+            return True
+    return False
 
 
 def _why_not(kind: str | None, uncovered: tuple[str, ...]) -> str:

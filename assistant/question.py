@@ -12,7 +12,7 @@ from .lexical import terms
 from .mentions import find_spans
 from .records import Article, Hit
 from .spans import AnswerKind, asked_kind
-from .vocabulary import DEMONYMS
+from .vocabulary import DEMONYMS, name_runs
 
 FIGURE_NAMES: dict[str, str] = {
     "share": "share or percentage", "money": "amount of money", "number": "figure", "date": "date", "duration": "length of time",
@@ -179,3 +179,30 @@ def publishers_named(question: str, publishers: Sequence[str]) -> tuple[str, ...
             if _REPORTING.match(question[end:]) or _SOURCE_BEFORE.search(question[:start]):
                 named.extend(keys[joined])
     return tuple(dict.fromkeys(named))
+
+
+# ---- who said it ---------------------------------------------------------------------------------
+
+_SAID_BY = re.compile(
+    r"(?i)\bwhat\s+(?:did|does|do|has|have|had|will|would)\s+(?P<who>.+?)\s+"
+    r"(?:say|tell|warn|argue|claim|write|tweet|add|predict|call|describe|think|believe)\b")
+_SPEECH = re.compile(r"(?i)\b(?:said|says|say|saying|told|tells|warned|warns|wrote|writes|tweeted|added|adds|argued|argues|"
+                     r"stated|claimed|claims|according\s+to|called|calls|described|believes|thinks|insisted|noted|asked)\b|[“”\"]")
+
+
+def speaker(question: str) -> str | None:
+    """The person or body a "what did X say / tell / warn … ?" question asks about, as a name ("Phil Berger"),
+    or None (no such question, or X is not named: "what did he say?")."""
+    m = _SAID_BY.search(question)
+    if m is None:
+        return None
+    runs = [r for r in name_runs(m.group("who")) if r[3] is not None]
+    return runs[-1][2] if runs else None
+
+
+def speaks(name: str, sentence: str, before: str) -> bool:
+    """Whether ``sentence`` (with the text ``before`` it, where a pronoun's name may stand) gives words of ``name``:
+    the name's last word is there and the sentence reports speech (a speech verb or a quotation)."""
+    last = name.split()[-1].lower()
+    near = f"{before} {sentence}".lower()
+    return re.search(rf"(?<!\w){re.escape(last)}(?!\w)", near) is not None and _SPEECH.search(sentence) is not None

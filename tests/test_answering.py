@@ -122,6 +122,20 @@ def test_the_look_alike_passage_that_states_the_asked_kind_answers(question: str
     assert abstention_reason(question, evidence_of(question, sentence), Settings.from_env()) is None
 
 
+SAID = "What did council leader Ana Ruiz say about the harbour bridge repairs?"
+
+
+@pytest.mark.parametrize(("sentence", "answered"), [
+    ("Council leader Ana Ruiz said the harbour bridge repairs would finish in May.", True),
+    ("“The harbour bridge repairs will finish in May,” Ruiz told reporters.", True),
+    ("Mayor Tom Okafor said the harbour bridge repairs would finish in May.", False),  # someone else's words
+    ("Ana Ruiz toured the harbour bridge repairs on Monday.", False),  # named, but nothing she said
+])
+def test_what_someone_said_is_answered_only_by_a_passage_giving_their_words(sentence: str, answered: bool) -> None:
+    reason = abstention_reason(SAID, evidence_of(SAID, sentence), Settings.from_env())
+    assert reason == (None if answered else "None of the closest passages gives what Ana Ruiz said.")
+
+
 def test_a_question_naming_things_no_story_found_mentions_is_not_answered(newsdesk: Newsdesk) -> None:
     answer = newsdesk.ask("How many homes did the Oakdale fire destroy in Nevada?")
     assert answer.abstained and answer.text.startswith(NOT_FOUND)
