@@ -141,7 +141,9 @@ which where why how according during despite under over with without by from to 
 every no not also however meanwhile still even now then today yesterday tomorrow last next later earlier is was are
 were be been did does do has have had can could will would should might must such than other another more less only
 just about into through against among between within instead one two three four five six seven eight nine ten first
-second third former name list tell give describe explain identify please""")
+second third former name list tell give describe explain identify please amid amidst amongst across along alongside
+around behind beside besides below beneath beyond above until unlike via toward towards near regarding concerning
+throughout upon onto outside inside""")
 _COMMON_STARTS = word_set("""police authorities protests critics supporters voters investigators sources reports
 polls results troops forces rebels militants fighters demonstrators markets shares stocks prices sales officials
 residents talks negotiations efforts plans families tensions fears concerns questions claims allegations charges

@@ -115,6 +115,8 @@ def test_sentence_starts_titles_months_and_demonyms_are_not_names() -> None:
     assert texts("The Senate met. Officials said nothing.", "name") == ["Senate"]
     assert texts("Police said the Russian envoy left in March.", "name") == []
     assert texts("On Tuesday the Attorney General spoke.", "name") == []
+    assert texts("Amid U.N. pleas for a truce, the convoy left.", "name") == ["U.N."]  # a preposition opening the sentence
+    assert texts("Beyond Aleppo, the talks stalled.", "name") == ["Aleppo"]
     assert texts("I met Theresa May in May.", "person") == ["Theresa May"]
     assert texts("Early this morning, Reflecting Pool staff met Ann Lee.", "name") == ["Reflecting Pool", "Ann Lee"]
     assert [s.kind for s in find_spans("A letter from Obama reached Brackenford.", "name")] == ["name", "name"]
