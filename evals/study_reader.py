@@ -33,22 +33,11 @@ TOP = 10
 
 
 def gather(index_root: Path, cache: Path) -> list[dict]:
-    from train_answerability import ARCHIVES, SETS
+    from train_answerability import SETS, open_desks
 
     from assistant.answerability import shipped_model, signals
-    from assistant.chat import Newsdesk
-    from assistant.config import Settings
-    from assistant.embedding import make_embedder
-    from assistant.indexing import rebuild
 
-    embedder = make_embedder(Settings())
-    desks = {}
-    for name, path in ARCHIVES.items():
-        settings = Settings(index_dir=index_root / name)
-        if not (settings.index_dir / "LIVE").is_file():
-            print(f"indexing {name} …", flush=True)
-            rebuild([path], settings, embedder=embedder)
-        desks[name] = Newsdesk(settings, embedder, writer=None)
+    desks = open_desks(index_root)
     model = shipped_model()
     out = []
     for path, archive in SETS.items():

@@ -60,9 +60,8 @@ class Row:
     values: tuple[float, ...]
 
 
-def collect(index_root: Path, table: Path) -> None:
-    """Index each archive once, search every dev question, write the signal table."""
-    from assistant.answerability import signals
+def open_desks(index_root: Path) -> dict:
+    """Each archive's desk (offline answers), its index built under ``index_root`` the first time."""
     from assistant.chat import Newsdesk
     from assistant.config import Settings
     from assistant.embedding import make_embedder
@@ -76,6 +75,14 @@ def collect(index_root: Path, table: Path) -> None:
             print(f"indexing {name} from {path.relative_to(ROOT)} …", flush=True)
             rebuild([path], settings, embedder=embedder)
         desks[name] = Newsdesk(settings, embedder, writer=None)
+    return desks
+
+
+def collect(index_root: Path, table: Path) -> None:
+    """Index each archive once, search every dev question, write the signal table."""
+    from assistant.answerability import signals
+
+    desks = open_desks(index_root)
     rows: list[Row] = []
     for path, archive in SETS.items():
         for line in path.read_text(encoding="utf-8").splitlines():

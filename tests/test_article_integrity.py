@@ -46,6 +46,18 @@ def live_of(settings: Settings) -> Path:
     return live
 
 
+def two_generations(settings: Settings, embedder: Embedder, tmp_path: Path) -> tuple[Path, Path]:
+    """A generation of the seed page, then a live one with a second article: (previous, live)."""
+    rebuild([SEED], settings, embedder=embedder)
+    previous = live_of(settings)
+    (tmp_path / "more.jsonl").write_text(json.dumps({
+        "id": "quay", "title": "Quay repairs begin", "publisher": "Harbour Post", "date": "2016-10-02",
+        "body": "Repairs to the north quay began on Monday and will take six weeks, the harbour board said.",
+    }) + "\n", encoding="utf-8")
+    rebuild([SEED, tmp_path / "more.jsonl"], settings, embedder=embedder)
+    return previous, live_of(settings)
+
+
 def test_same_size_damage_to_an_article_is_caught_when_it_is_read_and_never_quoted(
     settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -78,14 +90,7 @@ def test_same_size_damage_to_an_article_is_caught_when_it_is_read_and_never_quot
 def test_same_size_damage_to_a_small_file_is_caught_at_open_and_the_previous_generation_serves(
     settings: Settings, embedder: Embedder, tmp_path: Path
 ) -> None:
-    rebuild([SEED], settings, embedder=embedder)
-    previous = live_of(settings)
-    (tmp_path / "more.jsonl").write_text(json.dumps({
-        "id": "quay", "title": "Quay repairs begin", "publisher": "Harbour Post", "date": "2016-10-02",
-        "body": "Repairs to the north quay began on Monday and will take six weeks, the harbour board said.",
-    }) + "\n", encoding="utf-8")
-    rebuild([SEED, tmp_path / "more.jsonl"], settings, embedder=embedder)
-    live = live_of(settings)
+    previous, live = two_generations(settings, embedder, tmp_path)
     damage_in_place(live / "articles.jsonl", "250,000", "850,000")
 
     index = open_index(settings.index_dir, embedder)
@@ -136,14 +141,7 @@ def test_a_chroma_close_error_before_publishing_fails_the_build_and_live_is_unch
 def test_damage_found_while_answering_switches_the_chat_to_the_previous_generation(
     settings: Settings, embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rebuild([SEED], settings, embedder=embedder)
-    previous = live_of(settings)
-    (tmp_path / "more.jsonl").write_text(json.dumps({
-        "id": "quay", "title": "Quay repairs begin", "publisher": "Harbour Post", "date": "2016-10-02",
-        "body": "Repairs to the north quay began on Monday and will take six weeks, the harbour board said.",
-    }) + "\n", encoding="utf-8")
-    rebuild([SEED, tmp_path / "more.jsonl"], settings, embedder=embedder)
-    live = live_of(settings)
+    previous, live = two_generations(settings, embedder, tmp_path)
     desk = Newsdesk(settings, embedder)
     chat = Chat(desk, settings)
     assert desk.index.dir == live and desk.index.notice == ""
