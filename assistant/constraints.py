@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Literal
 
 from .lexical import terms
-from .mentions import WORD_NUMBER, find_spans, stem
+from .mentions import DAY, MONTH, WEEKDAY, WORD_NUMBER, YEAR, find_spans, stem
 from .vocabulary import DEMONYMS, name_runs, word_set
 
 ConstraintKind = Literal["year", "date", "number", "name", "role", "stage", "period"]
@@ -33,27 +33,22 @@ class Constraint:
     text: str
 
 
-_YEAR = r"(?:1[89]|20)\d\d"
-_YEAR_IN = re.compile(rf"(?<![\w$£€¥.,]){_YEAR}(?!\d)")
+_YEAR_IN = re.compile(rf"(?<![\w$£€¥.,]){YEAR}(?!\d)")
 _PERIOD = re.compile(
-    rf"(?i)\b(?:(?:fiscal|financial|calendar|tax|school|academic|model|budget)[\s-]year(?:\s(?:of\s)?{_YEAR}"
-    rf"(?:[-–/]\d{{2,4}})?)?|fiscal\s{_YEAR}|FY\s?-?\d{{2,4}}"
+    rf"(?i)\b(?:(?:fiscal|financial|calendar|tax|school|academic|model|budget)[\s-]year(?:\s(?:of\s)?{YEAR}"
+    rf"(?:[-–/]\d{{2,4}})?)?|fiscal\s{YEAR}|FY\s?-?\d{{2,4}}"
     rf"|(?:(?:first|second|third|fourth|final|last|1st|2nd|3rd|4th)[\s-](?:fiscal\s)?quarter|Q[1-4])"
-    rf"(?:,?\s(?:of\s)?(?:fiscal\s)?{_YEAR})?"
-    rf"|(?:first|second|latter|1st|2nd)[\s-]half(?:\sof\s(?:the\syear|{_YEAR}))?|H[12]\s{_YEAR}"
+    rf"(?:,?\s(?:of\s)?(?:fiscal\s)?{YEAR})?"
+    rf"|(?:first|second|latter|1st|2nd)[\s-]half(?:\sof\s(?:the\syear|{YEAR}))?|H[12]\s{YEAR}"
     r"|year[\s-]to[\s-]date|full[\s-]year)\b")
 _PERIOD_KEYS = ("fiscal", "financial", "calendar", "tax", "school", "academic", "model", "budget", "fy", "quarter", "q1",
                 "q2", "q3", "q4", "half", "h1", "h2", "to date", "to-date", "full")
 _MONTH_NAMES = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
 _MONTH_NAMES.update({m.lower(): i for i, m in enumerate(calendar.month_abbr) if m} | {"sept": 9})
-_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|" \
-         r"Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?"
-_WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
-_DAY = r"[0-3]?\d(?:st|nd|rd|th)?"
 _DATE = re.compile(
-    rf"\b\d{{4}}-\d\d-\d\d\b|\b{_MONTH}\s{_DAY}(?:,?\s{_YEAR})?\b(?!:)|\b{_DAY}\s(?:of\s)?{_MONTH}(?:,?\s{_YEAR})?\b"
-    rf"|\b{_MONTH},?\s(?:of\s)?{_YEAR}\b|\b(?:January|February|March|April|June|July|August|September|October|"
-    rf"November|December)\b|(?<=\bin\s)May\b|\b{_WEEKDAY}\b")
+    rf"\b\d{{4}}-\d\d-\d\d\b|\b{MONTH}\s{DAY}(?:,?\s{YEAR})?\b(?!:)|\b{DAY}\s(?:of\s)?{MONTH}(?:,?\s{YEAR})?\b"
+    rf"|\b{MONTH},?\s(?:of\s)?{YEAR}\b|\b(?:January|February|March|April|June|July|August|September|October|"
+    rf"November|December)\b|(?<=\bin\s)May\b|\b{WEEKDAY}\b")
 ROLE_HEADS = word_set("""secretary minister adviser advisor attorney director chief chairman chairwoman chair chairperson
 commissioner ambassador governor mayor president speaker spokesman spokeswoman spokesperson justice judge senator
 representative envoy administrator treasurer ceo cfo coo head leader whip chancellor prosecutor counsel editor officer
@@ -264,7 +259,7 @@ def _date_covered(written: str, text: str) -> bool:
     else:
         words = re.findall(r"[A-Za-z]+|\d+", written)
         month = next((_MONTH_NAMES[w.lower()] for w in words if w.lower() in _MONTH_NAMES), 0)
-        year = next((w for w in words if re.fullmatch(_YEAR, w)), "")
+        year = next((w for w in words if re.fullmatch(YEAR, w)), "")
         day = next((str(int(w)) for w in re.findall(r"\b\d{1,2}\b", written)), "")
         if not month:
             return re.search(rf"(?i)\b{re.escape(written.strip())}\b", text) is not None
@@ -316,7 +311,7 @@ def _period_keys(text: str) -> frozenset[tuple[str, str, str]]:
               "final": "last", "last": "last", "latter": "2"}
     for m in _PERIOD.finditer(text):
         p = m.group().lower()
-        year = re.search(_YEAR, p)
+        year = re.search(YEAR, p)
         fy = re.search(r"fy\s?-?(\d{2,4})\b", p)
         y = year.group() if year else ("20" + fy.group(1)[-2:] if fy else "")
         first = p.split()[0].split("-")[0]

@@ -381,18 +381,22 @@ def _for_workers(settings: Settings) -> Settings:
     )
 
 
-def _host_port(address: str) -> tuple[str, int] | None:
-    """(host, port) of a "HOST:PORT" or "ray://HOST:PORT" address; None for "auto" or an address without a port."""
+def _host_and_port(address: str) -> tuple[str, str]:
+    """The host and the port (empty when none) of an address such as "HOST:PORT", "ray://user@HOST:PORT" or "auto"."""
     rest = address.strip().rpartition("://")[2].rpartition("@")[2].split("/", 1)[0]
     host, sep, port = rest.rpartition(":")
-    if not sep or not port.isdigit() or not host:
-        return None
-    return host.strip("[]"), int(port)
+    return (host.strip("[]"), port) if sep and port.isdigit() and host else (rest.strip("[]"), "")
+
+
+def _host_port(address: str) -> tuple[str, int] | None:
+    """(host, port) of a "HOST:PORT" or "ray://HOST:PORT" address; None for "auto" or an address without a port."""
+    host, port = _host_and_port(address)
+    return (host, int(port)) if port else None
 
 
 def _loopback(address: str) -> bool:
     """Does the address name this machine by its loopback interface (127.x, ::1, localhost)?"""
-    host = address.rpartition("://")[2].rpartition("@")[2].rsplit(":", 1)[0].strip("[]")
+    host = _host_and_port(address)[0]
     return host == "localhost" or host.startswith("127.") or host == "::1"
 
 

@@ -33,7 +33,7 @@ from .vocabulary import (
     word_set,
 )
 
-__all__ = ["DIGITS", "NUMBER_WORDS", "WORD_NUMBER", "Hints", "Span", "find_spans", "hints", "stem"]
+__all__ = ["DAY", "DIGITS", "MONTH", "NUMBER_WORDS", "WEEKDAY", "WORD_NUMBER", "YEAR", "Hints", "Span", "find_spans", "hints", "stem"]
 
 
 @dataclass(frozen=True)
@@ -78,18 +78,19 @@ _SHARE_WORDS = re.compile(
     rf"|\b(?:{_UNITS})\s(?:in|out\sof)\s(?:every\s)?(?:\d{{1,3}}|{_UNITS}|{_TENS}|a\shundred)\b"
     r"|(?<!first\s)(?<!second\s)(?<!latter\s)(?<!other\s)(?<!last\s)(?<!and\sa\s)(?<!-)\bhalf\b"
     r"(?![-\s](?:time|hour|century|decade|brother|sister))")
-_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|" \
+MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|" \
          r"Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?"
-_DAY = r"[0-3]?\d(?:st|nd|rd|th)?"
-_YEAR = r"(?:1[89]|20)\d\d"
+DAY = r"[0-3]?\d(?:st|nd|rd|th)?"
+WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+YEAR = r"(?:1[89]|20)\d\d"
 _UNIT_OF_TIME = r"(?:days?|weeks?|months?|years?|decades?|hours?)"
 _DATE_DIGITS = re.compile("|".join([
-    r"\b\d{4}-\d\d-\d\d\b", rf"\b{_MONTH}\s{_DAY}(?:,?\s{_YEAR})?\b(?!:)", rf"\b{_DAY}\s(?:of\s)?{_MONTH}(?:,?\s{_YEAR})?\b",
-    rf"\b{_MONTH},?\s(?:of\s)?{_YEAR}\b",
+    r"\b\d{4}-\d\d-\d\d\b", rf"\b{MONTH}\s{DAY}(?:,?\s{YEAR})?\b(?!:)", rf"\b{DAY}\s(?:of\s)?{MONTH}(?:,?\s{YEAR})?\b",
+    rf"\b{MONTH},?\s(?:of\s)?{YEAR}\b",
     r"\b(?i:the\s)?(?i:(?:early|late|mid)[-\s])?(?:1[89]|20)\d0s\b|['’]\d0s\b|\b\d{1,2}(?:st|nd|rd|th)\s(?i:century)\b",
-    rf"\b(?i:fiscal\s(?:year\s)?){_YEAR}\b|\bFY\s?-?\d{{2,4}}\b",
-    rf"\b(?i:(?:the\s)?(?:first|second|third|fourth)\squarter\sof\s){_YEAR}\b",
-    rf"(?<![\w$£€¥.,:/-]){_YEAR}(?:[-–/]\d\d(?!\d))?(?![\w%]|[.,:]\d|\s?(?i:percent|per\scent|{_SCALE}))",
+    rf"\b(?i:fiscal\s(?:year\s)?){YEAR}\b|\bFY\s?-?\d{{2,4}}\b",
+    rf"\b(?i:(?:the\s)?(?:first|second|third|fourth)\squarter\sof\s){YEAR}\b",
+    rf"(?<![\w$£€¥.,:/-]){YEAR}(?:[-–/]\d\d(?!\d))?(?![\w%]|[.,:]\d|\s?(?i:percent|per\scent|{_SCALE}))",
     rf"\b\d+\s(?i:{_UNIT_OF_TIME}\sago)\b"]))
 _DATE_NAMES = re.compile(
     r"\b(?i:(?:early|late|mid)[-\s])?(?:January|February|March|April|June|July|August|September|October|November|"

@@ -85,9 +85,10 @@ def missing_names(question: str, hits: tuple[Hit, ...]) -> list[str]:
     for h in hits:
         mentioned |= article_terms(h.article)
     missing = [word for stem, word in named.items() if stem not in mentioned]
+    texts = [f"{h.article.title}\n{h.article.body}" for h in hits] if initials else []
     for letters, word in initials.items():
         written = re.compile(r"(?<![\w.])" + r"\.?".join(letters) + r"\.?(?!\w)")
-        if not any(written.search(f"{h.article.title}\n{h.article.body}") for h in hits):
+        if not any(written.search(text) for text in texts):
             missing.append(word)
     return missing
 

@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from .constraints import Constraint, constraints, covered
 from .lexical import terms
-from .mentions import Span, find_spans, hints, stem
+from .mentions import DAY, MONTH, WEEKDAY, YEAR, Span, find_spans, hints, stem
 from .vocabulary import (
     AUXILIARIES,
     BE_FORMS,
@@ -171,15 +171,14 @@ _SPATIAL = re.compile(r"(?i)\b(?:(?:in|at|from|to|near|across|outside|inside|int
                       r"towards?)\s+(?:the\s+)?|(?:town|city|village|county|state|province|region|district|borough|"
                       r"capital|port|island|suburb|neighbou?rhood|municipality)\s+of\s+)$")
 _AS_A_RESULT = re.compile(r"(?i)as\s+a\s+result\b")
-_MONTH_WORD = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
 # A question naming the grain of the date it asks for is answered only by a date of that grain: "in what year"
 # by one holding a year ("on Thursday" or "last week" does not say it), "on what date" or "what day" by a day
 # (a weekday, a day of a month, yesterday, today, tomorrow), not "next month" or "the past week".
 _GRAINS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
-    (re.compile(r"(?i)\b(?:what|which)\s+year\b"), re.compile(r"(?<!\d)(?:1[89]|20)\d\d(?!\d)|['’]\d\d\b")),
+    (re.compile(r"(?i)\b(?:what|which)\s+year\b"), re.compile(rf"(?<!\d){YEAR}(?!\d)|['’]\d\d\b")),
     (re.compile(r"(?i)\b(?:what|which)\s+(?:date|day)\b"), re.compile(
-        rf"(?i)\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b|\b(?:yesterday|today|tonight|tomorrow)\b"
-        rf"|\b{_MONTH_WORD}\s\d{{1,2}}\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s(?:of\s)?{_MONTH_WORD}|\b\d{{4}}-\d\d-\d\d\b|\b\d{{1,2}}/\d{{1,2}}\b")),
+        rf"\b{WEEKDAY}\b|\b(?i:yesterday|today|tonight|tomorrow)\b|\b{MONTH}\s{DAY}\b|\b{DAY}\s(?:of\s)?{MONTH}"
+        r"|\b\d{4}-\d\d-\d\d\b|\b\d{1,2}/\d{1,2}\b")),
 )
 _AGENT = re.compile(r"\b[Bb]y\s+(?:[A-Z][\w.'’]*\s+){0,3}$")  # "by (President) …": the agent
 

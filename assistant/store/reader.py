@@ -248,7 +248,7 @@ def open_index(
     live = paths.live_generation()
     if live is None:
         raise IndexMissingError(f"No index in {index_dir}. {BUILD_HINT}")
-    known = dict(damaged or {})
+    known = damaged or {}
     if live.name in known:
         return _fall_back(paths, live, known[live.name], embedder, server, any_store, known)
     try:
